@@ -1,0 +1,134 @@
+"""Parsing the time inputs users and CI systems give us into epoch seconds.
+
+Accepted: integer epoch seconds (as int or digits), epoch milliseconds only through the explicit
+``*_ms`` paths, aware ``datetime`` objects, and text in ISO 8601 with a zone (``Z`` or an offset,
+up to 7 fractional digits, as Azure DevOps writes) or GitLab's ``2021-12-23 11:26:21 +0100``.
+A naive time is refused: guessing a zone would shift deployments by hours.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+__all__ = ["TimeError", "looks_like_milliseconds", "parse_duration", "parse_epoch_ms", "to_epoch"]
+
+# 2001-09-09 in ms is 1e12: anything with 13 or more digits is milliseconds, not seconds.
+_MS_THRESHOLD = 10**12
+
+_ISO = re.compile(
+    r"^(?P<date>\d{4}-\d{2}-\d{2})[T ](?P<h>\d{2}):(?P<m>\d{2})(?::(?P<s>\d{2})(?:[.,](?P<frac>\d+))?)?"
+    r"\s*(?P<zone>Z|z|UTC|[+-]\d{2}(?::?\d{2})?)?$"
+)
+
+
+class TimeError(ValueError):
+    """A time input that cannot be turned into epoch seconds; the message says why."""
+
+
+def looks_like_milliseconds(value: int) -> bool:
+    """True when an epoch value has 13+ digits, i.e. is milliseconds rather than seconds."""
+    return abs(value) >= _MS_THRESHOLD
+
+
+def _parse_zone(zone: str) -> timezone:
+    if zone in {"Z", "z", "UTC"}:
+        return timezone.utc
+    sign = -1 if zone[0] == "-" else 1
+    digits = zone[1:].replace(":", "")
+    hours = int(digits[:2])
+    minutes = int(digits[2:4] or 0)
+    if hours > 23 or minutes > 59:
+        raise TimeError(f"time zone offset {zone!r} is out of range")
+    return timezone(sign * timedelta(hours=hours, minutes=minutes))
+
+
+def parse_text_time(text: str) -> int:
+    """Parse an ISO 8601 / GitLab text time with a zone into epoch seconds (fraction dropped)."""
+    match = _ISO.match(text.strip())
+    if not match:
+        raise TimeError(
+            "is not a time customcd understands: give epoch seconds, or ISO 8601 with a zone "
+            "such as 2024-01-01T10:20:30Z or 2024-01-01T10:20:30+01:00"
+        )
+    if match["zone"] is None:
+        raise TimeError(
+            "has no time zone: add Z or an offset such as +01:00 (a naive time would be guessed)"
+        )
+    try:
+        naive = datetime.strptime(
+            f"{match['date']} {match['h']}:{match['m']}:{match['s'] or '00'}", "%Y-%m-%d %H:%M:%S"
+        )
+    except ValueError as exc:
+        raise TimeError(f"is not a valid date and time ({exc})") from None
+    aware = naive.replace(tzinfo=_parse_zone(match["zone"]))
+    return int(aware.timestamp())
+
+
+def to_epoch(value: Any) -> int:
+    """Turn one time input into epoch seconds.
+
+    :param value: int seconds, digit text, an aware datetime, or ISO 8601 text with a zone.
+    :raises TimeError: for naive times, milliseconds, booleans and anything unreadable.
+    """
+    if isinstance(value, bool):
+        raise TimeError("is a boolean, not a time")
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise TimeError("is a naive datetime: attach a time zone")
+        return int(value.timestamp())
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise TimeError("is not a finite number")
+        value = int(value)
+    if isinstance(value, int):
+        if looks_like_milliseconds(value):
+            raise TimeError(
+                "looks like epoch milliseconds (13 digits): give seconds, "
+                "or use --start-time-ms for milliseconds"
+            )
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if re.fullmatch(r"-?\d+", text):
+            return to_epoch(int(text))
+        if re.fullmatch(r"-?\d+\.\d+", text):
+            return to_epoch(float(text))
+        return parse_text_time(text)
+    raise TimeError(f"is a {type(value).__name__}, not a time")
+
+
+def parse_epoch_ms(value: Any) -> int:
+    """Turn epoch milliseconds (int or digit text, as Jenkins gives them) into epoch seconds."""
+    if isinstance(value, bool):
+        raise TimeError("is a boolean, not a time in milliseconds")
+    if isinstance(value, str):
+        text = value.strip()
+        if not re.fullmatch(r"\d+(\.\d+)?", text):
+            raise TimeError("is not a number of milliseconds since the epoch")
+        value = float(text)
+    if isinstance(value, (int, float)):
+        if value != value:
+            raise TimeError("is not a number")
+        return int(value // 1000)
+    raise TimeError(f"is a {type(value).__name__}, not milliseconds")
+
+
+def parse_duration(value: Any) -> int:
+    """Turn a duration input (seconds: int, float, digit text, or ``90s``/``5m``/``1h2m``) into int seconds."""
+    if isinstance(value, bool):
+        raise TimeError("is a boolean, not a duration")
+    if isinstance(value, (int, float)):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise TimeError("is not a finite number")
+        return int(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if re.fullmatch(r"-?\d+(\.\d+)?", text):
+            return int(float(text))
+        match = re.fullmatch(r"(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?", text)
+        if text and match and any(match.groups()):
+            hours, minutes, seconds = (int(g or 0) for g in match.groups())
+            return hours * 3600 + minutes * 60 + seconds
+    raise TimeError("is not a duration: give whole seconds (300) or a span like 5m or 1h2m3s")
