@@ -17,6 +17,7 @@ from .draft import CollectContext, Draft
 from .problems import CustomcdError
 
 __all__ = [
+    "DEMO_EPOCH",
     "NOT_FINAL",
     "SKIP",
     "Adapter",
@@ -30,6 +31,11 @@ __all__ = [
 SKIP = "<skip>"
 #: Status-map value: the job is not finished; a record needs ``--status`` (or is skipped in backfill).
 NOT_FINAL = "<not final>"
+
+
+#: The clock of ``customcd demo``: demo samples' start times sit a few minutes before it, so the
+#: durations computed as "now - start" are realistic.
+DEMO_EPOCH = 1_764_400_600
 
 
 class AdapterError(CustomcdError):
@@ -49,6 +55,8 @@ class HistoryUnsupported(AdapterError):
 @dataclass(frozen=True)
 class DemoCase:
     """A bundled sample of a CI's environment that ``customcd demo`` runs the adapter on.
+
+    Times in the sample should lie shortly before :data:`DEMO_EPOCH`, the demo's "now".
 
     :param title: what the case shows, e.g. "pipeline post{} block, SUCCESS".
     :param env: the CI variables of the sample job.

@@ -71,7 +71,7 @@ class Draft:
     adapter: str | None = None
     cursor: str | None = None
 
-    def add_optional(self, key: str, value: Any, type: str = "string") -> None:  # noqa: A002
+    def add_optional(self, key: str, value: Any, type: str = "string") -> None:
         """Add (or replace, by key) an optional field; ``None`` and empty values are ignored."""
         if value is None or value == "" or value == []:
             return
@@ -93,7 +93,9 @@ class Draft:
 
     def fields(self) -> dict[str, Any]:
         """The base fields that are set, by wire name."""
-        return {name: getattr(self, name) for name in DRAFT_FIELDS if not _is_empty(getattr(self, name))}
+        return {
+            name: getattr(self, name) for name in DRAFT_FIELDS if not _is_empty(getattr(self, name))
+        }
 
 
 def _is_empty(value: Any) -> bool:

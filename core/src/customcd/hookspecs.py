@@ -92,8 +92,10 @@ def customcd_before_send(body: dict[str, Any], job: Job) -> str | None:
 
 @hookspec
 def customcd_outcome(outcome: Outcome) -> None:
-    """Observe what happened to a record: delivered, pending (kept for retry), rejected, vetoed,
-    duplicate (delivered before) or skipped.
+    """Observe what happened to a record.
+
+    Outcomes: delivered, pending (kept for retry), rejected, vetoed, duplicate (delivered before)
+    or skipped.
 
     Called once per record and run, after the outbox and ledger are updated. Keep it quick and
     never raise: a failure here is a warning and changes nothing about delivery.

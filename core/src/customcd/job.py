@@ -153,11 +153,15 @@ class OptionalField(BaseModel):
         kind = self.type
         if kind == "string":
             if not isinstance(value, str):
-                raise _fail("value_type", "{bad} is not a string, as type 'string' needs", bad=repr(value))
+                raise _fail(
+                    "value_type", "{bad} is not a string, as type 'string' needs", bad=repr(value)
+                )
             return value
         if kind == "float":
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise _fail("value_type", "{bad} is not a number, as type 'float' needs", bad=repr(value))
+                raise _fail(
+                    "value_type", "{bad} is not a number, as type 'float' needs", bad=repr(value)
+                )
             if value != value or value in (float("inf"), float("-inf")):
                 raise _fail("value_type", "{bad} is not a finite number", bad=repr(value))
             return float(value)
@@ -192,7 +196,8 @@ class Job(BaseModel):
     repo_id: Annotated[StrictStr | None, Field(description="Repository id.")] = None
     repo_name: Annotated[StrictStr | None, Field(description="Repository name.")] = None
     triggered_by: Annotated[
-        StrictStr | None, Field(description="User email or agent username; blank -> server default.")
+        StrictStr | None,
+        Field(description="User email or agent username; blank -> server default."),
     ] = None
     job_type: Annotated[
         StrictStr | None, Field(description="Kind of job; blank -> server default CUSTOM_CD_JOB.")
@@ -271,8 +276,9 @@ class Job(BaseModel):
         seen: set[str] = set()
         for item in value:
             if item.key in seen:
-                raise _fail("duplicate_key", "key {key!r} appears twice; keys must be unique",
-                            key=item.key)
+                raise _fail(
+                    "duplicate_key", "key {key!r} appears twice; keys must be unique", key=item.key
+                )
             seen.add(item.key)
         return value or None
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import importlib
 import logging
-import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import ModuleType
@@ -32,17 +31,13 @@ if TYPE_CHECKING:
     from .job import Job
     from .outcome import Outcome
 
-__all__ = ["DEFAULT_PLUGINS", "PluginInfo", "PluginWarning", "Plugins", "get_plugin_manager"]
+__all__ = ["DEFAULT_PLUGINS", "PluginInfo", "Plugins", "get_plugin_manager"]
 
 log = logging.getLogger("customcd.plugins")
 
 #: Plugins that ship inside the ``customcd`` distribution itself, registered through the same
 #: path as entry points (module paths). The CI adapters are separate distributions.
 DEFAULT_PLUGINS: tuple[str, ...] = ()
-
-
-class PluginWarning(UserWarning):
-    """A plugin failed to load or raised in a hook; the run goes on without it."""
 
 
 @dataclass(frozen=True)
@@ -68,7 +63,6 @@ def _names(value: str | None) -> set[str] | None:
 
 
 def _warn(message: str) -> None:
-    warnings.warn(message, PluginWarning, stacklevel=3)
     log.warning(message)
 
 
@@ -85,7 +79,9 @@ class Plugins:
 
     # -- registration ---------------------------------------------------------------------
 
-    def register(self, plugin: Any, *, name: str, distribution: str = "", version: str = "") -> None:
+    def register(
+        self, plugin: Any, *, name: str, distribution: str = "", version: str = ""
+    ) -> None:
         """Register a plugin object (module or instance) under ``name``.
 
         :raises ConfigurationError: when the name is taken by another plugin.
@@ -169,7 +165,7 @@ class Plugins:
         return self._adapters
 
     def describe_origin(self, plugin_name: str) -> str:
-        """"distribution version (plugin NAME)" for messages."""
+        """Say where a plugin comes from, for messages: distribution, version and name."""
         info = self.info.get(plugin_name)
         if info and info.distribution:
             return f"{info.distribution} {info.version} (plugin {plugin_name!r})"
@@ -201,7 +197,9 @@ class Plugins:
             for name, command in list(cli.commands.items()):
                 if name in before and before[name] is not command:
                     cli.commands[name] = before[name]
-                    _warn(f"plugin {impl.plugin_name!r} tried to replace command {name!r}; kept ours")
+                    _warn(
+                        f"plugin {impl.plugin_name!r} tried to replace command {name!r}; kept ours"
+                    )
 
     def hooks_of(self, name: str) -> list[str]:
         """The hook names a registered plugin implements."""
@@ -276,8 +274,10 @@ def get_plugin_manager(
             plugins.register(plugin, name=ep.name, distribution=dist_name, version=version)
         except pluggy.PluginValidationError as exc:
             plugins.unregister(ep.name)
-            _warn(f"plugin {ep.name!r} from {dist_name or '?'} {version} is invalid ({exc}); "
-                  "continuing without it")
+            _warn(
+                f"plugin {ep.name!r} from {dist_name or '?'} {version} is invalid ({exc}); "
+                "continuing without it"
+            )
 
     for name, plugin in extra:
         if wanted(name):
@@ -295,6 +295,8 @@ def _check_pending(plugins: Plugins) -> None:
             return
         except pluggy.PluginValidationError as exc:
             name = plugins.pm.get_name(exc.plugin) or "?"
-            _warn(f"plugin {name!r}{plugins._origin(name)} implements an unknown hook ({exc}); "
-                  "continuing without it")
+            _warn(
+                f"plugin {name!r}{plugins._origin(name)} implements an unknown hook ({exc}); "
+                "continuing without it"
+            )
             plugins.unregister(name)

@@ -1,0 +1,427 @@
+"""From the CI environment, plugins, configuration and flags to one validated :class:`Job`.
+
+Precedence, lowest first: defaults < adapter < enrich hooks < ``customcd.toml`` (``[job]``, then
+the first matching ``[[route]]``) < ``CUSTOMCD_*`` field variables < flags. Every problem is
+collected and reported at once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .adapter import NOT_FINAL, SKIP, Adapter
+from .config import Config
+from .draft import DRAFT_FIELDS, CollectContext, Draft
+from .job import BASE_FIELDS, MAX_OPTIONAL_FIELDS, OPTIONAL_TYPES, Job
+from .plugins import Plugins
+from .problems import MISSING, ConfigurationError, InvalidRecord, Problem
+from .settings import FIELD_INPUTS
+from .status import StatusMapper
+from .times import TimeError, parse_duration, parse_epoch_ms, to_epoch
+
+__all__ = [
+    "Built",
+    "build_from_draft",
+    "build_job_from_environment",
+    "choose_adapter",
+    "field_overrides",
+    "parse_optional_args",
+]
+
+log = logging.getLogger("customcd")
+
+#: Pseudo-fields accepted as overrides besides the wire fields.
+_EXTRA_INPUTS = ("start_time_ms", "duration_ms")
+
+
+@dataclass
+class Built:
+    """The result of building one record.
+
+    :param job: the validated job, or ``None`` when the record is skipped.
+    :param draft: the draft it came from (after enrichment and overrides).
+    :param skip: why no record is sent (e.g. a skipped job), or ``None``.
+    :param adapter: the adapter's name, or ``None``.
+    :param notes: messages for the user (``-v``).
+    :param warnings: messages the user should always see (e.g. dropped optional fields).
+    """
+
+    job: Job | None
+    draft: Draft
+    skip: str | None = None
+    adapter: str | None = None
+    notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def field_overrides(flags: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    """The user's field values: ``CUSTOMCD_<FIELD>`` variables, overridden by flags."""
+    values: dict[str, Any] = {}
+    for item in FIELD_INPUTS:
+        env_value = env.get(item.env, "").strip()
+        if env_value:
+            values[item.field] = env_value
+    for name, value in flags.items():
+        if value is not None and (name in DRAFT_FIELDS or name in _EXTRA_INPUTS):
+            values[name] = value
+            # a flag in one unit replaces the environment's value in the other unit
+            twin = {
+                "start_time_ms": "job_start_time",
+                "job_start_time": "start_time_ms",
+                "duration_ms": "job_duration",
+                "job_duration": "duration_ms",
+            }.get(name)
+            if twin and twin in values and twin not in flags:
+                del values[twin]
+    return values
+
+
+def choose_adapter(plugins: Plugins, env: Mapping[str, str], requested: str = "") -> Adapter | None:
+    """The adapter for this run: ``requested`` by name, else the one whose detection matches.
+
+    :raises ConfigurationError: unknown name, or several adapters detect the environment.
+    """
+    adapters = plugins.adapters()
+    if requested:
+        if requested.lower() == "none":
+            return None
+        if requested not in adapters:
+            known = ", ".join(adapters) or "none installed"
+            raise ConfigurationError(
+                f"--adapter {requested!r} is not installed (installed: {known}); "
+                "see `customcd plugins`",
+                docs="plugins.md",
+            )
+        return adapters[requested]
+    matches = []
+    for name, adapter in adapters.items():
+        try:
+            if adapter.detect(env):
+                matches.append(name)
+        except Exception as exc:  # a broken detector must not break the pipeline
+            log.warning("adapter %r failed to detect (%s); ignored", name, exc)
+    if len(matches) > 1:
+        raise ConfigurationError(
+            f"several CI adapters match this environment: {', '.join(matches)}; choose one with "
+            f"--adapter {matches[0]} (or CUSTOMCD_ADAPTER)",
+            docs="plugins.md",
+        )
+    return adapters[matches[0]] if matches else None
+
+
+_OPTIONAL_ARG = re.compile(r"^(?P<key>[^=:]+?)(?::(?P<type>[a-z]+))?=(?P<value>.*)$", re.S)
+
+
+def _convert_optional(key: str, kind: str, text: Any) -> Any:
+    if not isinstance(text, str):
+        return text
+    if kind == "integer":
+        return int(text.strip())
+    if kind == "float":
+        return float(text.strip())
+    if kind == "duration":
+        return parse_duration(text)
+    if kind == "timestamp":
+        return to_epoch(text)
+    return text
+
+
+def parse_optional_args(args: Sequence[str]) -> tuple[list[dict[str, Any]], list[Problem]]:
+    """Parse ``--optional`` values: ``key=value``, ``key:type=value`` or a JSON object.
+
+    Repeating a key makes a list of values. Returns the entries and the problems found.
+    """
+    entries: dict[str, dict[str, Any]] = {}
+    problems: list[Problem] = []
+    for raw in args:
+        text = raw.strip()
+        if text.startswith("{"):
+            try:
+                item = json.loads(text)
+            except json.JSONDecodeError as exc:
+                problems.append(Problem("--optional", raw, f"is not valid JSON ({exc.msg})"))
+                continue
+            if not isinstance(item, dict) or set(item) != {"key", "value", "type"}:
+                problems.append(
+                    Problem("--optional", raw, "a JSON entry needs exactly key, value, type")
+                )
+                continue
+            entries[str(item["key"])] = item
+            continue
+        match = _OPTIONAL_ARG.match(text)
+        if not match:
+            problems.append(
+                Problem("--optional", raw, "use key=value, key:type=value or a JSON object")
+            )
+            continue
+        key, kind, value = match["key"].strip(), match["type"] or "string", match["value"]
+        if kind not in OPTIONAL_TYPES:
+            problems.append(
+                Problem(f"optional.{key}.type", kind, f"must be one of {', '.join(OPTIONAL_TYPES)}")
+            )
+            continue
+        try:
+            converted = _convert_optional(key, kind, value)
+        except (ValueError, TimeError) as exc:
+            problems.append(
+                Problem(f"optional.{key}.value", value, f"is not a valid {kind} ({exc})")
+            )
+            continue
+        if key in entries and entries[key]["type"] == kind:
+            existing = entries[key]["value"]
+            values = existing if isinstance(existing, list) else [existing]
+            entries[key]["value"] = [*values, converted]
+        else:
+            entries[key] = {"key": key, "value": converted, "type": kind}
+    return list(entries.values()), problems
+
+
+def _infer_type(value: Any) -> str:
+    sample = value[0] if isinstance(value, list) and value else value
+    if isinstance(sample, bool):
+        return "string"
+    if isinstance(sample, int):
+        return "integer"
+    if isinstance(sample, float):
+        return "float"
+    return "string"
+
+
+def _config_optional(table: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """``[optional]`` / route ``optional`` tables: ``key = value`` or ``key = {value, type}``."""
+    entries = []
+    for key, value in table.items():
+        if isinstance(value, dict):
+            entries.append(
+                {
+                    "key": key,
+                    "value": value.get("value"),
+                    "type": value.get("type") or _infer_type(value.get("value")),
+                }
+            )
+        else:
+            entries.append({"key": key, "value": value, "type": _infer_type(value)})
+    return entries
+
+
+def _merge_optional(
+    user: list[dict[str, Any]], plugin: list[dict[str, Any]], warnings: list[str]
+) -> list[dict[str, Any]]:
+    """User entries win by key; plugin entries beyond the limit of 20 are dropped, named."""
+    user_keys = {str(item.get("key")) for item in user}
+    kept_plugin = [item for item in plugin if str(item.get("key")) not in user_keys]
+    room = max(MAX_OPTIONAL_FIELDS - len(user), 0)
+    if len(kept_plugin) > room:
+        dropped = kept_plugin[room:]
+        kept_plugin = kept_plugin[:room]
+        names = ", ".join(str(item.get("key")) for item in dropped)
+        warnings.append(
+            f"optional fields dropped to stay within the limit of {MAX_OPTIONAL_FIELDS}: {names} "
+            "(added by adapters/plugins; your own optional fields are kept)"
+        )
+    return [*user, *kept_plugin]
+
+
+def _routing_facts(draft: Draft) -> dict[str, str]:
+    facts = {name: str(value) for name, value in draft.fields().items()}
+    facts.update(draft.facts)
+    if draft.adapter:
+        facts.setdefault("ci", draft.adapter)
+        facts.setdefault("adapter", draft.adapter)
+    return facts
+
+
+def build_from_draft(
+    draft: Draft,
+    *,
+    config: Config,
+    overrides: Mapping[str, Any],
+    user_optional: Sequence[dict[str, Any]] = (),
+    adapter: Adapter | None = None,
+    now: float,
+    problems: Sequence[Problem] = (),
+) -> Built:
+    """Apply configuration and overrides to an (already enriched) draft and validate it.
+
+    :raises InvalidRecord: with every problem of the record.
+    """
+    problems = list(problems)
+    built = Built(job=None, draft=draft, adapter=draft.adapter, notes=list(draft.notes))
+
+    # customcd.toml: [job] for every record, then the first matching route.
+    for name, value in config.job_defaults.items():
+        setattr(draft, name, value)
+    route = config.route_for(_routing_facts(draft))
+    route_optional: list[dict[str, Any]] = []
+    if route is not None:
+        built.notes.append(f"routing rule #{route.index} matched ({dict(route.match)})")
+        if route.service_id is not None:
+            draft.service_id = route.service_id
+        if route.job_type is not None:
+            draft.job_type = route.job_type
+        route_optional = _config_optional(route.optional)
+
+    # CUSTOMCD_* variables and flags win over everything.
+    for name, value in overrides.items():
+        if name in DRAFT_FIELDS:
+            setattr(draft, name, value)
+    if "start_time_ms" in overrides:
+        try:
+            draft.job_start_time = parse_epoch_ms(overrides["start_time_ms"])
+        except TimeError as exc:
+            problems.append(Problem("job_start_time", overrides["start_time_ms"], f"(ms) {exc}"))
+            draft.job_start_time = MISSING
+    if "duration_ms" in overrides:
+        try:
+            draft.job_duration = parse_epoch_ms(overrides["duration_ms"])
+        except TimeError as exc:
+            problems.append(Problem("job_duration", overrides["duration_ms"], f"(ms) {exc}"))
+            draft.job_duration = MISSING
+
+    if draft.skip:
+        built.skip = draft.skip
+        return built
+
+    body: dict[str, Any] = {}
+    for name in BASE_FIELDS:
+        value = getattr(draft, name)
+        if (
+            value is not None
+            and value is not MISSING
+            and not (isinstance(value, str) and not value.strip())
+        ):
+            body[name] = value
+    bad_fields = {p.field for p in problems}
+
+    # status
+    mapper = StatusMapper(
+        config.status_map, adapter.status_map if adapter else {}, adapter.title if adapter else ""
+    )
+    if "status" in body:
+        raw_status = str(body["status"])
+        mapped = mapper.map(raw_status)
+        if mapped == SKIP:
+            built.skip = f"status {raw_status!r} produces no record"
+            return built
+        if mapped == NOT_FINAL:
+            problems.append(
+                Problem(
+                    "status",
+                    raw_status,
+                    "means the job has not finished; pass the final status with --status "
+                    "(in GitLab run customcd in after_script, in Azure with condition: always())",
+                )
+            )
+        elif mapped is None:
+            known = ", ".join(mapper.known())
+            problems.append(
+                Problem("status", raw_status, f"is not a known status (known: {known})")
+            )
+        else:
+            body["status"] = mapped
+
+    # times
+    start: int | None = None
+    if "job_start_time" in body:
+        try:
+            start = to_epoch(body["job_start_time"])
+            body["job_start_time"] = start
+        except TimeError as exc:
+            problems.append(Problem("job_start_time", body["job_start_time"], str(exc)))
+    if "job_duration" in body:
+        try:
+            body["job_duration"] = parse_duration(body["job_duration"])
+        except TimeError as exc:
+            problems.append(Problem("job_duration", body["job_duration"], str(exc)))
+    elif start is not None:
+        body["job_duration"] = max(int(now - start), 0)
+        built.notes.append("job_duration computed as now - start")
+
+    # service id
+    if "service_id" in body:
+        value = body["service_id"]
+        if isinstance(value, str) and re.fullmatch(r"\s*\d+\s*", value):
+            body["service_id"] = int(value)
+    elif "service_id" not in bad_fields:
+        facts = ", ".join(
+            f"{k}={v!r}"
+            for k, v in sorted(_routing_facts(draft).items())
+            if k not in {"service_id"}
+        )
+        problems.append(
+            Problem(
+                "service_id",
+                MISSING,
+                "is not set: give --service-id (or CUSTOMCD_SERVICE_ID), or add a [[route]] to "
+                f"customcd.toml that matches this record ({facts or 'no facts known'})",
+            )
+        )
+
+    # identity fields given as numbers by CIs (project ids) are strings on the wire
+    for name in ("job_id", "repo_id", "repo_name", "triggered_by", "job_type"):
+        if isinstance(body.get(name), int) and not isinstance(body.get(name), bool):
+            body[name] = str(body[name])
+
+    user_entries = [*_config_optional(config.optional), *route_optional, *user_optional]
+    merged_user: dict[str, dict[str, Any]] = {}
+    for item in user_entries:
+        merged_user[str(item.get("key"))] = item
+    optional = _merge_optional(list(merged_user.values()), list(draft.optional), built.warnings)
+    if optional:
+        body["optional"] = optional
+
+    try:
+        built.job = Job.from_body(body, now=now)
+    except InvalidRecord as exc:
+        problems.extend(p for p in exc.problems if p.field not in {q.field for q in problems})
+    if problems:
+        raise InvalidRecord(problems)
+    return built
+
+
+def build_job_from_environment(
+    *,
+    plugins: Plugins,
+    config: Config,
+    env: Mapping[str, str],
+    flags: Mapping[str, Any],
+    optional_args: Sequence[str] = (),
+    now: float,
+) -> Built:
+    """The whole ``send`` pipeline up to a validated job: detect, collect, enrich, override.
+
+    :param flags: field values given on the command line, by field name (``None`` = not given).
+    :raises InvalidRecord: every problem of the record.
+    :raises ConfigurationError: adapter choice or configuration problems.
+    """
+    overrides = field_overrides(flags, env)
+    user_optional, problems = parse_optional_args(optional_args)
+    adapter = choose_adapter(plugins, env, config.adapter)
+    context = CollectContext(
+        env=env,
+        overrides=overrides,
+        options=config.adapter_options,
+        timeout=config.timeout,
+        now=now,
+        log=log,
+    )
+    if adapter is not None:
+        draft = adapter.collect(context)
+        draft.adapter = adapter.name
+    else:
+        draft = Draft()
+    plugins.enrich(draft=draft, context=context)
+    return build_from_draft(
+        draft,
+        config=config,
+        overrides=overrides,
+        user_optional=user_optional,
+        adapter=adapter,
+        now=now,
+        problems=problems,
+    )

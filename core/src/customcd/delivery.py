@@ -1,0 +1,304 @@
+"""Sending records: the HTTP attempt loop and the outbox/ledger bookkeeping around it.
+
+:class:`Sender` posts one body with retries inside a hard deadline (each attempt runs on a worker
+thread that is abandoned when the deadline passes, so no slow, drip-fed or silent server can hold a
+run past it). :class:`Dispatcher` stores the record in the outbox first, sends it, and updates the
+ledger and the outbox by the result; it also replays older pending records.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from functools import partial
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+from pydantic import SecretStr
+
+from .outbox import Outbox, OutboxUnavailable
+from .outcome import Outcome
+from .retry import RETRYABLE_STATUSES, Clock, RetryPolicy, SystemClock, parse_retry_after
+from .transport import Endpoint, make_client
+
+__all__ = ["AttemptResult", "Dispatcher", "SendResult", "Sender"]
+
+log = logging.getLogger("customcd.delivery")
+
+_MAX_REASON = 300
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    """One HTTP attempt: a status (``None`` when no response) and a reason."""
+
+    status: int | None
+    reason: str
+    retry_after: str | None = None
+    location: str | None = None
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """The result of sending one body within the deadline.
+
+    :param kind: ``delivered``, ``pending`` (retryable; kept) or ``rejected`` (permanent).
+    :param status: the last HTTP status (``None`` when no response).
+    :param reason: the server's reason or the error.
+    :param attempts: the attempts made.
+    """
+
+    kind: str
+    status: int | None
+    reason: str
+    attempts: int
+
+
+def _reason_from(response: Any, text: str) -> str:
+    reason = ""
+    try:
+        data = json.loads(text)
+        if isinstance(data, dict):
+            for key in ("reason", "detail", "message", "error", "errors", "problems"):
+                if key in data:
+                    reason = data[key] if isinstance(data[key], str) else json.dumps(data[key])
+                    break
+    except ValueError:
+        reason = " ".join(text.split())
+    phrase = getattr(response, "reason_phrase", "") or ""
+    reason = f"{response.status_code} {phrase}".strip() + (f": {reason}" if reason else "")
+    return reason[:_MAX_REASON]
+
+
+class Sender:
+    """Posts bodies to the endpoint with retries, backoff and one overall deadline.
+
+    :param endpoint: where to post.
+    :param token: the bearer token (``None`` sends no Authorization header).
+    :param policy: the retry policy.
+    :param clock: the clock (injectable).
+    :param client: an httpx client (default: one made by :func:`~customcd.transport.make_client`).
+    """
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        token: SecretStr | None,
+        *,
+        policy: RetryPolicy | None = None,
+        clock: Clock | None = None,
+        client: Any = None,
+        ca_bundle: str | None = None,
+        ca_dir: str | None = None,
+    ) -> None:
+        self.endpoint = endpoint
+        self._token = token
+        self.policy = policy or RetryPolicy()
+        self.clock = clock or SystemClock()
+        self._client = client
+        self._ca = (ca_bundle, ca_dir)
+        self._started = self.clock.monotonic()
+
+    @property
+    def client(self) -> Any:
+        """The httpx client, made on first use."""
+        if self._client is None:
+            self._client = make_client(
+                self.endpoint,
+                ca_bundle=self._ca[0],
+                ca_dir=self._ca[1],
+                timeout=self.policy.attempt_timeout,
+            )
+        return self._client
+
+    def close(self) -> None:
+        """Close the HTTP client."""
+        if self._client is not None:
+            self._client.close()
+
+    def remaining(self) -> float:
+        """Seconds left of this run's deadline."""
+        return self.policy.deadline - (self.clock.monotonic() - self._started)
+
+    def _headers(self, key: str) -> dict[str, str]:
+        headers = {
+            "Content-Type": "application/json",
+            "Idempotency-Key": key,
+            "Accept": "application/json",
+        }
+        if self._token is not None:
+            headers["Authorization"] = "Bearer " + self._token.get_secret_value()
+        return headers
+
+    def _attempt(self, key: str, payload: bytes, timeout: float) -> AttemptResult:
+        import httpx
+
+        try:
+            response = self.client.post(
+                self.endpoint.job_url,
+                content=payload,
+                headers=self._headers(key),
+                timeout=httpx.Timeout(timeout),
+            )
+        except httpx.TimeoutException:
+            return AttemptResult(None, f"timed out after {timeout:.1f}s")
+        except httpx.HTTPError as exc:
+            return AttemptResult(None, _scrub(f"{type(exc).__name__}: {exc}", self._token))
+        text = response.text[:2000]
+        return AttemptResult(
+            response.status_code,
+            _scrub(_reason_from(response, text), self._token),
+            response.headers.get("Retry-After"),
+            response.headers.get("Location"),
+        )
+
+    def _attempt_within(self, key: str, payload: bytes, budget: float) -> AttemptResult:
+        """Run one attempt on a worker thread; give up on it when ``budget`` runs out."""
+        box: list[AttemptResult] = []
+        timeout = max(min(self.policy.attempt_timeout, budget), 0.05)
+
+        def run() -> None:
+            try:
+                box.append(self._attempt(key, payload, timeout))
+            except Exception as exc:  # never let a worker die silently
+                box.append(AttemptResult(None, _scrub(f"{type(exc).__name__}: {exc}", self._token)))
+
+        worker = threading.Thread(target=run, name="customcd-attempt", daemon=True)
+        worker.start()
+        worker.join(budget)
+        if not box:
+            return AttemptResult(None, f"no complete response within {budget:.1f}s (deadline)")
+        return box[0]
+
+    def send(self, key: str, payload: bytes) -> SendResult:
+        """Post one body until it is delivered, permanently refused, or the deadline is near."""
+        attempts = 0
+        last = AttemptResult(None, "deadline reached before the first attempt")
+        while attempts < self.policy.max_attempts:
+            budget = self.remaining()
+            if budget <= 0.05:
+                break
+            attempts += 1
+            last = self._attempt_within(key, payload, budget)
+            status = last.status
+            if status is not None and 200 <= status < 300:
+                return SendResult("delivered", status, last.reason, attempts)
+            if status is not None and status not in RETRYABLE_STATUSES:
+                reason = last.reason
+                if 300 <= status < 400:
+                    reason = (
+                        f"{status} redirect to {last.location or '?'} not followed "
+                        "(the token is never sent to another URL); fix CUSTOMCD_URL"
+                    )
+                return SendResult("rejected", status, reason, attempts)
+            wait = self.policy.backoff(attempts)
+            hinted = parse_retry_after(last.retry_after, now=self.clock.time())
+            if hinted is not None:
+                wait = max(wait, hinted)
+            if attempts >= self.policy.max_attempts or wait >= self.remaining() - 0.05:
+                break
+            log.info("attempt %d: %s; retrying in %.1fs", attempts, last.reason, wait)
+            self.clock.sleep(wait)
+        return SendResult("pending", last.status, last.reason, attempts)
+
+
+def _scrub(text: str, token: SecretStr | None) -> str:
+    if token is not None:
+        secret = token.get_secret_value()
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+class Dispatcher:
+    """Outbox first, then the sender; the ledger and the outbox follow the result.
+
+    :param sender: posts bodies.
+    :param outbox: the durable outbox, or ``None`` when it is unusable (then records that are not
+        delivered are printed to stderr by the caller as a last resort).
+    :param on_outcome: called with every :class:`~customcd.outcome.Outcome`.
+    """
+
+    def __init__(
+        self,
+        sender: Sender,
+        outbox: Outbox | None,
+        on_outcome: Callable[[Outcome], None] | None = None,
+    ) -> None:
+        self.sender = sender
+        self.outbox = outbox
+        self.on_outcome = on_outcome or (lambda outcome: None)
+        self.outbox_error: str | None = None
+
+    def _lease(self) -> float:
+        return self.sender.policy.deadline + self.sender.policy.attempt_timeout + 5.0
+
+    def _guard(self, action: Callable[[Outbox], Any]) -> Any:
+        """Run an outbox action; on failure remember why and go on without the outbox."""
+        if self.outbox is None:
+            return None
+        try:
+            return action(self.outbox)
+        except OutboxUnavailable as exc:
+            self.outbox_error = str(exc)
+            log.error("%s", exc)
+            self.outbox = None
+            return None
+
+    def deliver(self, key: str, body: dict[str, Any], body_json: str) -> Outcome:
+        """Store, send and settle one record."""
+        stored = self._guard(lambda box: box.add(key, body_json)) if self.outbox else None
+        if stored == "delivered":
+            outcome = Outcome(
+                "duplicate", key, body, None, "already delivered (ledger); not sent again", 0
+            )
+            self.on_outcome(outcome)
+            return outcome
+        if self.outbox is not None:
+            claimed = self._guard(lambda box: box.claim(key, self._lease()))
+            if claimed is None and self.outbox is not None:
+                outcome = Outcome(
+                    "pending", key, body, None, "another customcd process is sending this record", 0
+                )
+                self.on_outcome(outcome)
+                return outcome
+        return self._send_claimed(key, body, body_json)
+
+    def _send_claimed(self, key: str, body: dict[str, Any], body_json: str) -> Outcome:
+        result = self.sender.send(key, body_json.encode("utf-8"))
+        if result.kind == "delivered":
+            self._guard(
+                lambda box: box.delivered(key, str(body.get("job_id", "")), result.status or 200)
+            )
+            outcome = Outcome("delivered", key, body, result.status, result.reason, result.attempts)
+        elif result.kind == "rejected":
+            self._guard(lambda box: box.reject(key, result.attempts, result.status, result.reason))
+            outcome = Outcome("rejected", key, body, result.status, result.reason, result.attempts)
+        else:
+            self._guard(lambda box: box.release(key, result.attempts, result.status, result.reason))
+            outcome = Outcome("pending", key, body, result.status, result.reason, result.attempts)
+        self.on_outcome(outcome)
+        return outcome
+
+    def flush(self, *, skip: set[str] | None = None) -> Iterator[Outcome]:
+        """Re-send pending records, oldest first, while the deadline allows."""
+        if self.outbox is None:
+            return
+        keys: list[str] = self._guard(Outbox.claimable) or []
+        for key in keys:
+            if skip and key in skip:
+                continue
+            if self.sender.remaining() <= 0.5:
+                break
+            lease = self._lease()
+            body_json = self._guard(partial(Outbox.claim, key=key, lease=lease))
+            if body_json is None:
+                continue
+            yield self._send_claimed(key, json.loads(body_json), body_json)
+
+
+def with_deadline(policy: RetryPolicy, deadline: float) -> RetryPolicy:
+    """A copy of ``policy`` with another deadline."""
+    return replace(policy, deadline=deadline)

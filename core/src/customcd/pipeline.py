@@ -1,0 +1,192 @@
+"""One run of ``send``: build, veto hooks, outbox, replay of older records, delivery, report.
+
+Shared by ``customcd send``, ``customcd demo`` and the library API so that all behave alike.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from .adapter import Adapter
+from .builder import Built, build_job_from_environment
+from .config import Config
+from .delivery import Dispatcher, Sender
+from .job import Job
+from .outbox import Outbox, OutboxUnavailable
+from .outcome import Outcome
+from .plugins import Plugins
+from .problems import ConfigurationError, InvalidRecord
+from .report import Reporter
+from .retry import Clock, RetryPolicy, SystemClock
+from .transport import Endpoint
+
+__all__ = ["RunResult", "apply_before_send", "open_outbox", "run_send"]
+
+log = logging.getLogger("customcd")
+
+
+@dataclass
+class RunResult:
+    """What one ``send`` run did.
+
+    :param built: the built record (``None`` when building failed).
+    :param outcome: the current record's outcome.
+    :param replayed: outcomes of older records re-sent first.
+    :param body_json: the exact JSON sent (or that would be sent).
+    """
+
+    built: Built | None
+    outcome: Outcome
+    replayed: list[Outcome] = field(default_factory=list)
+    body_json: str = ""
+
+
+def apply_before_send(plugins: Plugins, job: Job, *, now: float) -> tuple[Job, str | None]:
+    """Run the before-send hooks: a changed body is validated again; a veto gives its reason.
+
+    :raises InvalidRecord: when a plugin's change breaks the contract (the plugin is named).
+    """
+    body = job.to_body()
+    veto = plugins.before_send(body=body, job=job)
+    if veto is not None:
+        plugin, reason = veto
+        return job, f"vetoed by plugin {plugin!r}: {reason}"
+    if body != job.to_body():
+        try:
+            job = Job.from_body(body, now=now)
+        except InvalidRecord as exc:
+            raise InvalidRecord(
+                [
+                    replace(p, rule=p.rule + " (changed by a before-send plugin)")
+                    for p in exc.problems
+                ]
+            ) from None
+    return job, None
+
+
+def open_outbox(config: Config, reporter: Reporter) -> Outbox | None:
+    """Open the outbox, or say clearly why it cannot be used and go on without it."""
+    try:
+        return Outbox(config.outbox_path)
+    except OutboxUnavailable as exc:
+        reporter.warn(
+            f"{exc}; sending without it (a record that is not delivered is printed to stderr)"
+        )
+        return None
+
+
+def run_send(
+    *,
+    plugins: Plugins,
+    config: Config,
+    env: Mapping[str, str],
+    flags: Mapping[str, Any],
+    optional_args: Sequence[str] = (),
+    reporter: Reporter,
+    clock: Clock | None = None,
+    now: float | None = None,
+    client: Any = None,
+    replay: bool = True,
+) -> RunResult:
+    """Build, validate and deliver the current job; replay older pending records first.
+
+    :raises InvalidRecord: the record breaks the contract (nothing was stored or sent).
+    :raises ConfigurationError: the adapter choice or configuration is wrong.
+    """
+    clock = clock or SystemClock()
+    now = time.time() if now is None else now
+    built = build_job_from_environment(
+        plugins=plugins, config=config, env=env, flags=flags, optional_args=optional_args, now=now
+    )
+    adapter: Adapter | None = plugins.adapters().get(built.adapter or "")
+    if adapter is not None:
+        reporter.annotate = adapter.annotate
+    for note in built.notes:
+        log.info("%s", note)
+    for warning in built.warnings:
+        reporter.warn(warning)
+    if built.skip or built.job is None:
+        outcome = Outcome("skipped", reason=built.skip or "nothing to send")
+        plugins.outcome(outcome=outcome)
+        reporter.outcome(outcome)
+        return RunResult(built, outcome)
+    job, veto = apply_before_send(plugins, built.job, now=now)
+    body, body_json = job.to_body(), job.to_json()
+    if veto is not None:
+        outcome = Outcome("vetoed", job.idempotency_key, body, reason=veto)
+        plugins.outcome(outcome=outcome)
+        reporter.outcome(outcome)
+        return RunResult(built, outcome, body_json=body_json)
+
+    outbox = open_outbox(config, reporter)
+    try:
+        endpoint = Endpoint.parse(config.url, config.company_id, allow_http=config.allow_http)
+        if config.token is None:
+            raise ConfigurationError(
+                "no token: set CUSTOMCD_TOKEN (or --token-file) to your Allstacks personal access "
+                "token",
+                docs="configuration.md",
+            )
+    except ConfigurationError as exc:
+        kept = False
+        if outbox is not None:
+            try:
+                outbox.add(job.idempotency_key, body_json)
+                kept = True
+            except OutboxUnavailable:
+                kept = False
+        where = (
+            "kept in the outbox; `customcd outbox flush` sends it once configured"
+            if kept
+            else f"record: {body_json}"
+        )
+        raise ConfigurationError(f"{exc} ({where})", docs=exc.docs) from None
+
+    policy = RetryPolicy(deadline=config.deadline, attempt_timeout=config.timeout)
+    sender = Sender(
+        endpoint,
+        config.token,
+        policy=policy,
+        clock=clock,
+        client=client,
+        ca_bundle=config.ca_bundle,
+        ca_dir=config.ca_dir,
+    )
+    dispatcher = Dispatcher(sender, outbox, on_outcome=lambda o: plugins.outcome(outcome=o))
+    replayed: list[Outcome] = []
+    try:
+        if replay and outbox is not None:
+            replayed = _replay(dispatcher, outbox, job.idempotency_key, reporter, policy)
+        outcome = dispatcher.deliver(job.idempotency_key, body, body_json)
+    finally:
+        sender.close()
+        if outbox is not None:
+            outbox.close()
+    if dispatcher.outbox_error:
+        reporter.warn(dispatcher.outbox_error)
+    reporter.outcome(outcome)
+    if outcome.kind in {"pending", "rejected"} and dispatcher.outbox is None:
+        reporter.line(f"customcd: the record, to keep by hand: {body_json}")
+    return RunResult(built, outcome, replayed, body_json)
+
+
+def _replay(
+    dispatcher: Dispatcher, outbox: Outbox, current: str, reporter: Reporter, policy: RetryPolicy
+) -> list[Outcome]:
+    """Re-send older pending records, one attempt each; stop at the first failure."""
+    replayed: list[Outcome] = []
+    original = dispatcher.sender.policy
+    dispatcher.sender.policy = replace(original, max_attempts=1)
+    try:
+        for outcome in dispatcher.flush(skip={current}):
+            replayed.append(outcome)
+            reporter.outcome(outcome, replay=True)
+            if outcome.kind == "pending":
+                break
+    finally:
+        dispatcher.sender.policy = original
+    return replayed

@@ -1,0 +1,154 @@
+"""The webhook endpoint and the HTTP client: URL rules, TLS, proxies, no redirects.
+
+Only this module builds the httpx client; it never logs headers, and the token lives in a
+:class:`~pydantic.SecretStr` until the request is built.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import ssl
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from .problems import ConfigurationError
+
+__all__ = ["Endpoint", "make_client", "quiet_http_loggers"]
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where records go: ``{url}/webhook/company/{company_id}/cicd_job``.
+
+    :param url: ``scheme://server:port`` (a path prefix is kept).
+    :param company_id: the Allstacks company id.
+    """
+
+    url: str
+    company_id: str
+
+    @classmethod
+    def parse(cls, url: str, company_id: str, *, allow_http: bool = False) -> Endpoint:
+        """Check the URL and company id; refuse http:// to non-loopback hosts unless allowed.
+
+        :raises ConfigurationError: naming the value and the rule.
+        """
+        if not url:
+            raise ConfigurationError(
+                "no Allstacks URL: set CUSTOMCD_URL (or --url) to scheme://server:port",
+                docs="configuration.md",
+            )
+        if not company_id:
+            raise ConfigurationError(
+                "no company id: set CUSTOMCD_COMPANY_ID (or --company-id)", docs="configuration.md"
+            )
+        try:
+            parts = urlsplit(url.strip())
+            port = parts.port
+        except ValueError as exc:
+            raise ConfigurationError(
+                f"CUSTOMCD_URL {url!r} is malformed ({exc})", docs="configuration.md"
+            ) from None
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ConfigurationError(
+                f"CUSTOMCD_URL {url!r} is not a URL like https://server:port",
+                docs="configuration.md",
+            )
+        if parts.username or parts.password:
+            raise ConfigurationError(
+                "CUSTOMCD_URL must not carry credentials; put the token in CUSTOMCD_TOKEN",
+                docs="configuration.md",
+            )
+        if parts.query or parts.fragment:
+            raise ConfigurationError(
+                f"CUSTOMCD_URL {url!r} must not have a query or fragment", docs="configuration.md"
+            )
+        if parts.scheme == "http" and not allow_http and not _is_loopback(parts.hostname):
+            raise ConfigurationError(
+                f"refusing plain http:// to {parts.hostname}: the token would travel unencrypted; "
+                "use https://, or pass --allow-http (CUSTOMCD_ALLOW_HTTP=1) if you must",
+                docs="configuration.md",
+            )
+        if not str(company_id).strip() or "/" in str(company_id):
+            raise ConfigurationError(f"company id {company_id!r} is not valid")
+        host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+        netloc = f"{host}:{port}" if port else host
+        base = f"{parts.scheme}://{netloc}{parts.path.rstrip('/')}"
+        return cls(base, str(company_id).strip())
+
+    @property
+    def job_url(self) -> str:
+        """The full URL of the cicd_job endpoint."""
+        return f"{self.url}/webhook/company/{quote(self.company_id, safe='')}/cicd_job"
+
+    @property
+    def is_https(self) -> bool:
+        """Whether TLS is used."""
+        return self.url.startswith("https://")
+
+
+class _NoAuthFilter(logging.Filter):
+    """Drop log records from the HTTP stack that would show request headers."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage().lower()
+        return "authorization" not in message and "bearer" not in message
+
+
+def quiet_http_loggers() -> None:
+    """Keep httpx/httpcore at INFO at most and filter anything that mentions credentials."""
+    for name in ("httpx", "httpcore", "hpack"):
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET or logger.level < logging.INFO:
+            logger.setLevel(logging.INFO)
+        if not any(isinstance(f, _NoAuthFilter) for f in logger.filters):
+            logger.addFilter(_NoAuthFilter())
+
+
+def ssl_context(ca_bundle: str | None, ca_dir: str | None) -> ssl.SSLContext | bool:
+    """The TLS verification to use: a custom CA file/dir, else the default trust store.
+
+    :raises ConfigurationError: when the CA bundle cannot be read.
+    """
+    if not ca_bundle and not ca_dir:
+        return True
+    try:
+        return ssl.create_default_context(cafile=ca_bundle or None, capath=ca_dir or None)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigurationError(
+            f"cannot load the CA bundle {ca_bundle or ca_dir}: {exc}", docs="troubleshooting.md"
+        ) from None
+
+
+def make_client(
+    endpoint: Endpoint,
+    *,
+    ca_bundle: str | None = None,
+    ca_dir: str | None = None,
+    timeout: float = 10.0,
+    **extra: Any,
+) -> Any:
+    """An httpx client that verifies TLS, honours proxy variables and never follows redirects."""
+    import httpx
+
+    quiet_http_loggers()
+    verify: Any = ssl_context(ca_bundle, ca_dir) if endpoint.is_https else True
+    return httpx.Client(
+        verify=verify,
+        follow_redirects=False,
+        trust_env=True,
+        timeout=httpx.Timeout(timeout),
+        headers={"User-Agent": "customcd"},
+        **extra,
+    )
