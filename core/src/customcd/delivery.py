@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from functools import partial
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 from pydantic import SecretStr
