@@ -1,0 +1,313 @@
+"""History for ``customcd backfill gitlab``: deployments, or pipelines (no environments).
+
+Deployments are listed with ``order_by=updated_at&sort=asc&updated_after=<since>`` (GitLab only
+filters on ``updated_after`` when ordering by ``updated_at``) and read lazily, page by page
+(python-gitlab follows the ``Link: rel="next"`` header). Pipelines are listed the same way,
+filtered by ref, source and status, and each finished one is read in full for its start time,
+duration and user.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from customcd.adapter import AdapterError, HistoryQuery
+from customcd.draft import Draft
+
+from .client import (
+    API_TOKEN_VARIABLES,
+    CALL_OPTIONS,
+    Token,
+    api_errors,
+    connect,
+    find_token,
+    server_url,
+)
+from .deployments import deployment_draft, deployment_status
+from .fields import CI_SYSTEM, add_common_optionals
+from .options import DOCS, GitLabOptions
+from .summary import epoch
+
+if TYPE_CHECKING:
+    import gitlab
+
+__all__ = ["Cursor", "iter_history"]
+
+#: Items updated this long after ``until`` are past the window: the listing stops there.
+GRACE = 24 * 3600
+_FINISHED = frozenset({"success", "failed", "canceled"})
+_ON_HOLD = frozenset({"manual", "blocked", "scheduled"})
+
+
+def _iso(epoch_seconds: int) -> str:
+    return datetime.fromtimestamp(epoch_seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a backfill stopped: ``source|project|updated_at|id`` (updated_at in epoch seconds)."""
+
+    source: str
+    project: str
+    updated_at: int
+    item_id: int
+
+    def __str__(self) -> str:
+        return f"{self.source}|{self.project}|{self.updated_at}|{self.item_id}"
+
+    @classmethod
+    def parse(cls, text: str | None) -> Cursor | None:
+        """Read the cursor in ``text``, or ``None`` when absent or not one of ours."""
+        if not text:
+            return None
+        parts = text.split("|")
+        if len(parts) != 4 or not parts[2].lstrip("-").isdigit() or not parts[3].isdigit():
+            return None
+        return cls(parts[0], parts[1], int(parts[2]), int(parts[3]))
+
+    def passed(self, updated_at: int, item_id: int) -> bool:
+        """Whether an item of the same project was already done before this cursor."""
+        return (updated_at, item_id) <= (self.updated_at, self.item_id)
+
+
+@dataclass
+class _Run:
+    gl: gitlab.Gitlab
+    url: str
+    token: Token
+    query: HistoryQuery
+    options: GitLabOptions
+    resume: Cursor | None
+
+
+def _selection_list(selection: Mapping[str, Any], key: str) -> list[str]:
+    value = selection.get(key)
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return [str(v).strip() for v in value if str(v).strip()]
+
+
+def iter_history(query: HistoryQuery, options: GitLabOptions) -> Iterator[Draft]:
+    """Yield finished deployments or pipelines of the selected projects, lazily, oldest first.
+
+    :raises AdapterError: when no project is selected or no usable token is set.
+    """
+    selection = query.selection
+    source = str(selection.get("source") or "deployments").lower()
+    if source not in {"deployments", "pipelines"}:
+        raise AdapterError(f"--source {source!r} is not deployments or pipelines", docs=DOCS)
+    projects = _selection_list(selection, "project")
+    group = (str(selection.get("group") or "")).strip()
+    if not projects and not group:
+        current = (query.env.get("CI_PROJECT_ID") or "").strip()
+        if not current:
+            raise AdapterError(
+                "backfill gitlab needs --project ID|PATH (repeatable) or --group PATH", docs=DOCS
+            )
+        projects = [current]
+    token = find_token(query.env)
+    if token is None:
+        raise AdapterError(
+            f"backfill gitlab needs a GitLab token: set {' or '.join(API_TOKEN_VARIABLES)} to a "
+            "personal, project or group access token with the read_api scope",
+            docs=DOCS,
+        )
+    url = server_url(query.env, options, query.server)
+    run = _Run(
+        connect(url, token, query.env, options, query.timeout),
+        url,
+        token,
+        query,
+        options,
+        Cursor.parse(query.resume_from),
+    )
+    if run.resume is not None and run.resume.source != source:
+        run.resume = None
+    waiting_for_project = run.resume.project if run.resume else None
+    for project_id, path in _projects(run, projects, group):
+        if waiting_for_project is not None and str(project_id) != waiting_for_project:
+            continue  # finished in an earlier run
+        waiting_for_project = None
+        if source == "deployments":
+            yield from _deployments(run, project_id, path)
+        else:
+            yield from _pipelines(run, project_id, path)
+        run.resume = None
+
+
+def _projects(run: _Run, projects: list[str], group: str) -> Iterator[tuple[Any, str | None]]:
+    """``(id, path)`` of each selected project; a group is expanded lazily (with subgroups)."""
+    for ref in projects:
+        what = f"reading project {ref}"
+        try:
+            with api_errors(what, run.url, run.token):
+                data = run.gl.projects.get(
+                    ref, timeout=run.query.timeout, **CALL_OPTIONS
+                ).attributes
+            yield data["id"], data.get("path_with_namespace")
+        except AdapterError:
+            if not run.token.is_job_token:
+                raise
+            # the job token may list deployments of its project but not read the project itself
+            yield ref, None if ref.isdigit() else ref
+    if group:
+        what = f"listing the projects of group {group}"
+        with api_errors(what, run.url, run.token):
+            items = run.gl.groups.get(group, lazy=True).projects.list(
+                include_subgroups=True,
+                order_by="id",
+                sort="asc",
+                iterator=True,
+                timeout=run.query.timeout,
+                **CALL_OPTIONS,
+            )
+            for item in items:
+                yield item.attributes["id"], item.attributes.get("path_with_namespace")
+
+
+def _window(run: _Run, project_id: Any) -> tuple[str, Cursor | None]:
+    """Return the ``updated_after`` to ask for, and the cursor to skip past within this project."""
+    since = run.query.since
+    resume = run.resume if run.resume and run.resume.project == str(project_id) else None
+    if resume is not None:
+        since = max(since, resume.updated_at - 1)
+    return _iso(since), resume
+
+
+def _in_window(run: _Run, start: int | None) -> bool:
+    if start is None or start < run.query.since:
+        return False
+    return run.query.until is None or start < run.query.until
+
+
+def _past_window(run: _Run, updated_at: int | None) -> bool:
+    return (
+        run.query.until is not None
+        and updated_at is not None
+        and updated_at > run.query.until + GRACE
+    )
+
+
+def _wanted(run: _Run, status: str) -> bool:
+    if status in _FINISHED:
+        return True
+    return status in _ON_HOLD and run.query.include_on_hold
+
+
+def _deployments(run: _Run, project_id: Any, path: str | None) -> Iterator[Draft]:
+    updated_after, resume = _window(run, project_id)
+    params: dict[str, Any] = {
+        "order_by": "updated_at",
+        "sort": "asc",
+        "updated_after": updated_after,
+    }
+    environment = (str(run.query.selection.get("environment") or "")).strip()
+    if environment:
+        params["environment"] = environment
+    what = f"listing deployments of project {path or project_id}"
+    with api_errors(what, run.url, run.token):
+        listing = run.gl.projects.get(project_id, lazy=True).deployments.list(
+            iterator=True, timeout=run.query.timeout, **params, **CALL_OPTIONS
+        )
+        for item in listing:
+            deployment = item.attributes
+            updated = epoch(deployment.get("updated_at"))
+            if _past_window(run, updated):
+                return
+            if (
+                resume is not None
+                and updated is not None
+                and resume.passed(updated, deployment["id"])
+            ):
+                continue
+            if not _wanted(run, deployment_status(deployment)):
+                continue
+            draft = deployment_draft(
+                deployment, project_id=project_id, project_path=path, options=run.options
+            )
+            if not _in_window(run, epoch(draft.job_start_time)):
+                continue
+            draft.cursor = str(
+                Cursor("deployments", str(project_id), updated or 0, deployment["id"])
+            )
+            yield draft
+
+
+def _pipelines(run: _Run, project_id: Any, path: str | None) -> Iterator[Draft]:
+    updated_after, resume = _window(run, project_id)
+    selection = run.query.selection
+    params: dict[str, Any] = {
+        "order_by": "updated_at",
+        "sort": "asc",
+        "updated_after": updated_after,
+    }
+    for key, param in (("ref", "ref"), ("pipeline_source", "source")):
+        value = (str(selection.get(key) or "")).strip()
+        if value:
+            params[param] = value
+    statuses = {s.lower() for s in _selection_list(selection, "pipeline_status")}
+    if len(statuses) == 1:
+        params["status"] = next(iter(statuses))
+    what = f"listing pipelines of project {path or project_id}"
+    with api_errors(what, run.url, run.token):
+        project = run.gl.projects.get(project_id, lazy=True)
+        listing = project.pipelines.list(
+            iterator=True, timeout=run.query.timeout, **params, **CALL_OPTIONS
+        )
+        for item in listing:
+            summary = item.attributes
+            updated = epoch(summary.get("updated_at"))
+            if _past_window(run, updated):
+                return
+            if resume is not None and updated is not None and resume.passed(updated, summary["id"]):
+                continue
+            status = str(summary.get("status") or "").lower()
+            if statuses and status not in statuses:
+                continue
+            if not _wanted(run, status):
+                continue
+            if not _in_window(run, epoch(summary.get("created_at"))):
+                continue
+            detail = project.pipelines.get(summary["id"], timeout=run.query.timeout, **CALL_OPTIONS)
+            draft = _pipeline_draft(dict(detail.attributes), project_id, path, run.options)
+            draft.cursor = str(Cursor("pipelines", str(project_id), updated or 0, summary["id"]))
+            yield draft
+
+
+def _pipeline_draft(
+    pipeline: Mapping[str, Any], project_id: Any, path: str | None, options: GitLabOptions
+) -> Draft:
+    draft = Draft(adapter="gitlab")
+    start_text = pipeline.get("started_at") or pipeline.get("created_at")
+    duration = pipeline.get("duration")
+    if duration is None:
+        start, end = epoch(start_text), epoch(pipeline.get("finished_at"))
+        duration = max(end - start, 0) if start is not None and end is not None else None
+    draft.fill(
+        job_id=str(pipeline.get("id")),
+        commit_sha=pipeline.get("sha"),
+        job_start_time=start_text,
+        job_duration=duration,
+        status=pipeline.get("status"),
+        repo_id=str(project_id),
+        repo_name=path,
+        triggered_by=(pipeline.get("user") or {}).get("username"),
+        job_type=options.job_type,
+    )
+    add_common_optionals(
+        draft,
+        pipeline_id=pipeline.get("id"),
+        pipeline_url=pipeline.get("web_url"),
+        ref=pipeline.get("ref"),
+        pipeline_source=pipeline.get("source"),
+    )
+    draft.set_fact("ci", CI_SYSTEM)
+    draft.set_fact("branch", pipeline.get("ref"))
+    draft.set_fact("repo", path)
+    draft.set_fact("pipeline", pipeline.get("name") or pipeline.get("id"))
+    return draft

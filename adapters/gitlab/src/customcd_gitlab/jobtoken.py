@@ -1,0 +1,88 @@
+"""Pipeline mode with only ``CI_JOB_TOKEN``: report the pipeline's deployments.
+
+The job token may read the Deployments API of its own project but not pipelines or jobs
+(GitLab answers 403/404 there). So, without an access token, the record is built from the
+deployments this pipeline made (jobs with ``environment:``). A pipeline without deployments
+cannot be reported this way: the error says which token to add.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from customcd.adapter import AdapterError
+from customcd.draft import CollectContext, Draft
+
+from .client import CALL_OPTIONS, Deadline, Token, api_errors, connect, server_url
+from .deployments import job_view
+from .options import DOCS, GitLabOptions
+from .summary import epoch
+
+__all__ = ["collect_with_job_token"]
+
+#: Deployments updated this long before the pipeline was created are not looked at.
+_SLACK = 60
+
+
+def collect_with_job_token(context: CollectContext, options: GitLabOptions, token: Token) -> Draft:
+    """Draft the pipeline's deploy jobs from ``GET /projects/:id/deployments`` (job token)."""
+    from .pipeline import fill_from_pipeline, select_jobs
+
+    env = context.env
+    project_id = (env.get("CI_PROJECT_ID") or "").strip()
+    pipeline_id = (env.get("CI_PIPELINE_ID") or "").strip()
+    if not project_id or not pipeline_id:
+        raise AdapterError("pipeline mode needs CI_PROJECT_ID and CI_PIPELINE_ID", docs=DOCS)
+    created = epoch(env.get("CI_PIPELINE_CREATED_AT"))
+    url = server_url(env, options)
+    deadline = Deadline(context.timeout)
+    gl = connect(url, token, env, options, context.timeout)
+    what = f"listing deployments of project {project_id}"
+    query: dict[str, Any] = {"order_by": "updated_at", "sort": "asc"}
+    if created is not None:
+        from datetime import datetime, timezone
+
+        since = datetime.fromtimestamp(created - _SLACK, tz=timezone.utc)
+        query["updated_after"] = since.strftime("%Y-%m-%dT%H:%M:%SZ")
+    jobs: list[dict[str, Any]] = []
+    environments: dict[int, str] = {}
+    sha = None
+    with api_errors(what, url, token):
+        project = gl.projects.get(project_id, lazy=True)
+        for item in project.deployments.list(
+            iterator=True, timeout=deadline.remaining(what), **query, **CALL_OPTIONS
+        ):
+            deployment = item.attributes
+            job = deployment.get("deployable") or {}
+            if str((job.get("pipeline") or {}).get("id")) != pipeline_id:
+                continue
+            view = job_view(deployment)
+            jobs.append(view)
+            sha = sha or deployment.get("sha")
+            if view.get("id") is not None and view.get("_environment"):
+                environments[int(view["id"])] = view["_environment"]
+    if not jobs:
+        raise AdapterError(
+            f"only CI_JOB_TOKEN is set, and it can read deployments but not pipelines; pipeline "
+            f"{pipeline_id} has no deployment (no job with `environment:`). Set "
+            "CUSTOMCD_GITLAB_TOKEN to a project access token with the read_api scope (Reporter "
+            "role) to report the pipeline, or use job mode in the deploy job's after_script",
+            docs=DOCS,
+        )
+    draft = Draft(adapter="gitlab")
+    draft.notes.append(
+        "only CI_JOB_TOKEN is set: reported this pipeline's deployments (the job token cannot "
+        "read pipelines or jobs; set CUSTOMCD_GITLAB_TOKEN with read_api for the whole pipeline)"
+    )
+    chosen = select_jobs(jobs, options, environments) if options.selects_jobs else jobs
+    pipeline = {
+        "id": int(pipeline_id),
+        "project_id": project_id,
+        "sha": sha or env.get("CI_COMMIT_SHA"),
+        "ref": env.get("CI_COMMIT_REF_NAME"),
+        "source": env.get("CI_PIPELINE_SOURCE"),
+        "web_url": env.get("CI_PIPELINE_URL"),
+    }
+    # every job here is a deploy job: summarise them as selected jobs (a waiting one is On Hold)
+    fill_from_pipeline(context, options, draft, pipeline, chosen, environments, selected=True)
+    return draft
