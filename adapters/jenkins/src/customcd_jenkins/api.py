@@ -1,0 +1,213 @@
+"""API mode: read the current build through the Jenkins API (jenkinsapi).
+
+Used when ``BUILD_URL`` (or ``JENKINS_URL`` with ``JOB_NAME``/``BUILD_NUMBER``) and
+``JENKINS_USER`` + ``JENKINS_API_TOKEN`` are set. Requests made, each bounded by the timeout:
+
+1. ``<JOB_URL>api/python`` (jenkinsapi ``Jenkins.get_job_by_url``),
+2. ``<BUILD_URL>api/python?depth=0`` (jenkinsapi ``Build``): timestamp (ms), duration (ms, 0 while
+   building), result (null while building), causes, git revisions,
+3. ``<BUILD_URL>wfapi/describe`` only while a pipeline build runs: ``PAUSED_PENDING_INPUT``,
+4. ``<JENKINS_URL>user/<id>/api/json`` only for a user cause: the Mailer property's address.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from customcd.draft import Draft
+from customcd.repourl import redact_url, repo_name_from_url
+from customcd.times import parse_epoch_ms
+
+from .builddata import Cause, branch_from_ref, causes_of, pick_revision, revisions_of
+from .client import get_json
+from .urls import job_name_from_url, with_slash
+
+if TYPE_CHECKING:
+    from jenkinsapi.jenkins import Jenkins
+
+__all__ = ["BuildTarget", "draft_from_build", "read_build", "user_email"]
+
+PAUSED = "PAUSED_PENDING_INPUT"
+BUILDING = "BUILDING"
+_MAILER = "hudson.tasks.Mailer$UserProperty"
+
+
+@dataclass(frozen=True)
+class BuildTarget:
+    """Which build to read.
+
+    :param root: the Jenkins root URL.
+    :param job_url: the job's URL.
+    :param build_url: the build's URL.
+    :param job_name: the full job name (``team/app/feature%2Fx``).
+    :param number: the build number.
+    """
+
+    root: str
+    job_url: str
+    build_url: str
+    job_name: str
+    number: int
+
+
+@dataclass
+class UserEmails:
+    """Looks up users' e-mail addresses once each (``/user/<id>/api/json``)."""
+
+    jenkins: Jenkins
+    root: str
+    log: logging.Logger
+    cache: dict[str, str | None] = field(default_factory=dict)
+
+    def get(self, user_id: str) -> str | None:
+        """Return the user's Mailer address, or ``None`` when unset or unreadable."""
+        if user_id not in self.cache:
+            self.cache[user_id] = user_email(self.jenkins, self.root, user_id, self.log)
+        return self.cache[user_id]
+
+
+def user_email(jenkins: Jenkins, root: str, user_id: str, log: logging.Logger) -> str | None:
+    """Return the e-mail address Jenkins holds for ``user_id`` (Mailer plugin), or ``None``."""
+    url = f"{with_slash(root)}user/{quote(user_id, safe='')}/api/json"
+    try:
+        data = get_json(jenkins, url, tree="property[address]")
+    except Exception as exc:  # the address is a nicety: any failure means "use the user id"
+        log.info("could not read the e-mail of Jenkins user %r (%s)", user_id, type(exc).__name__)
+        return None
+    for prop in data.get("property") or ():
+        if (
+            isinstance(prop, Mapping)
+            and prop.get("address")
+            and prop.get("_class", _MAILER) == _MAILER
+        ):
+            return str(prop["address"]).strip() or None
+    return None
+
+
+def read_build(jenkins: Jenkins, target: BuildTarget) -> dict[str, Any]:
+    """Read the build's data at depth 0 through jenkinsapi's ``Job`` and ``Build`` objects."""
+    from jenkinsapi.build import Build
+
+    job = jenkins.get_job_by_url(target.job_url, target.job_name)
+    build = Build(target.build_url, target.number, job, depth=0)
+    # jenkinsapi exposes the parsed document only as ``_data``; its getters read one field each
+    # and merge actions (losing all but one git revision), so the document is read directly.
+    data: dict[str, Any] = dict(build._data or {})
+    return data
+
+
+def pipeline_status(jenkins: Jenkins, build_url: str) -> str | None:
+    """Return the run status ``/wfapi/describe`` gives (e.g. ``PAUSED_PENDING_INPUT``)."""
+    data = get_json(jenkins, f"{with_slash(build_url)}wfapi/describe")
+    status = data.get("status") if isinstance(data, Mapping) else None
+    return str(status) if status else None
+
+
+def draft_from_build(
+    data: Mapping[str, Any],
+    *,
+    job_name: str | None,
+    repo_urls: Sequence[str] = (),
+    paused: bool = False,
+    emails: UserEmails | None = None,
+) -> Draft:
+    """Make a draft from one build's API data (shared by API mode and history).
+
+    :param data: the build document (``number``, ``timestamp``, ``duration``, ``result``,
+        ``building``, ``actions``, ``url``).
+    :param job_name: the full job name, for the job id.
+    :param repo_urls: the job's repository remotes, to pick the right revision.
+    :param paused: the pipeline is waiting for input (from ``wfapi/describe``).
+    :param emails: looks up the e-mail of a triggering user, or ``None`` to use the user id.
+    """
+    draft = Draft()
+    number = data.get("number")
+    name = job_name or job_name_from_url(str(data.get("url") or ""))
+    if name and number is not None:
+        draft.job_id = f"{name}#{number}"
+
+    if data.get("timestamp") is not None:
+        draft.job_start_time = parse_epoch_ms(data["timestamp"])
+    building = bool(data.get("building"))
+    if paused:
+        draft.status = PAUSED
+    elif building or data.get("result") is None:
+        draft.status = BUILDING
+    else:
+        draft.status = str(data["result"])
+    if not building and data.get("duration") is not None:
+        # Jenkins' duration is 0 while building; a finished build's is the real one (ms).
+        draft.job_duration = int(data["duration"]) / 1000
+    # while building, job_duration stays None: the builder uses now - start.
+
+    revision, note = pick_revision(revisions_of(data.get("actions")), repo_urls)
+    if note:
+        draft.notes.append(note)
+    branch = None
+    if revision is not None:
+        draft.commit_sha = revision.sha
+        if revision.remotes:
+            draft.repo_name = repo_name_from_url(revision.remotes[0])
+        branch = branch_from_ref(revision.branch)
+
+    causes = causes_of(data.get("actions"))
+    _apply_causes(draft, causes, emails)
+
+    url = data.get("url")
+    draft.add_optional("job_url", redact_url(str(url)) if url else None)
+    draft.add_optional("job_name", name)
+    if isinstance(number, int):
+        draft.add_optional("build_number", number, "integer")
+    draft.add_optional("branch", branch)
+    draft.add_optional("node", data.get("builtOn") or None)
+    draft.add_optional("ci_system", "Jenkins")
+    draft.set_fact("job_name", name)
+    draft.set_fact("branch", branch)
+    draft.set_fact("repo", draft.repo_name)
+    return draft
+
+
+def _apply_causes(draft: Draft, causes: Sequence[Cause], emails: UserEmails | None) -> None:
+    if not causes:
+        return
+    draft.add_optional("trigger", causes[0].kind)
+    user = next((c for c in causes if c.kind == "user" and c.user_id), None)
+    if user is not None and user.user_id:
+        email = emails.get(user.user_id) if emails else None
+        draft.triggered_by = email or user.user_id
+    upstream = [c.upstream for c in causes if c.kind == "upstream" and c.upstream]
+    if upstream:
+        draft.add_optional("upstream", upstream if len(upstream) > 1 else upstream[0])
+
+
+def collect_from_api(
+    jenkins: Jenkins,
+    target: BuildTarget,
+    *,
+    repo_urls: Sequence[str],
+    log: logging.Logger,
+) -> Draft:
+    """Read the build and make its draft; API errors propagate to the caller (which falls back)."""
+    data = read_build(jenkins, target)
+    paused = False
+    if data.get("building") and "WorkflowRun" in str(data.get("_class", "")):
+        try:
+            paused = pipeline_status(jenkins, target.build_url) == PAUSED
+        except Exception as exc:  # wfapi is the Pipeline Stage View plugin's: may be missing
+            log.info(
+                "wfapi/describe unreadable (%s); input pauses not detected", type(exc).__name__
+            )
+    emails = UserEmails(jenkins, target.root, log)
+    draft = draft_from_build(
+        data, job_name=target.job_name, repo_urls=repo_urls, paused=paused, emails=emails
+    )
+    if draft.status == BUILDING:
+        draft.notes.append(
+            "the Jenkins API says the build is still running (as it is inside its own post {} "
+            'block): pass --status "${currentBuild.currentResult}"'
+        )
+    return draft

@@ -1,0 +1,132 @@
+"""The Jenkins API connection (jenkinsapi, imported here only) and clear failure messages.
+
+Nothing here runs at import time: :func:`connect` imports jenkinsapi when API mode is used.
+Every request is bounded by the timeout given; jenkinsapi is told not to retry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from customcd.repourl import redact_url
+
+if TYPE_CHECKING:
+    from jenkinsapi.jenkins import Jenkins
+
+__all__ = ["Credentials", "JenkinsApiFailure", "connect", "credentials_from", "explain", "get_json"]
+
+USER_VARIABLE = "JENKINS_USER"
+TOKEN_VARIABLE = "JENKINS_API_TOKEN"  # noqa: S105 - a variable name, not a secret
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """A Jenkins user and API token (``JENKINS_USER``, ``JENKINS_API_TOKEN``).
+
+    The token is never shown: ``repr`` hides it.
+    """
+
+    user: str
+    token: str
+
+    def __repr__(self) -> str:
+        """Show the user only."""
+        return f"Credentials(user={self.user!r}, token=<hidden>)"
+
+
+class JenkinsApiFailure(Exception):
+    """The Jenkins API could not be read; the message is safe to show (no secret in it)."""
+
+
+def credentials_from(env: Mapping[str, str]) -> Credentials | None:
+    """Return the credentials in ``env``, or ``None`` unless both variables are set."""
+    user = (env.get(USER_VARIABLE) or "").strip()
+    token = (env.get(TOKEN_VARIABLE) or "").strip()
+    if user and token:
+        return Credentials(user, token)
+    return None
+
+
+def connect(root: str, credentials: Credentials | None, timeout: float) -> Jenkins:
+    """Open a lazy jenkinsapi ``Jenkins`` for ``root`` (no request is made until data is read).
+
+    :param root: the Jenkins root URL.
+    :param credentials: user and API token, or ``None`` for anonymous read access.
+    :param timeout: seconds each request may take (connect and each read).
+    """
+    from jenkinsapi.jenkins import Jenkins
+
+    user, token = (credentials.user, credentials.token) if credentials else ("", "")
+    # use_crumb=False: only GET requests are made, which need no CSRF crumb.
+    return Jenkins(
+        root.rstrip("/"),
+        username=user,
+        password=token,
+        lazy=True,
+        timeout=timeout,  # type: ignore[arg-type]
+        use_crumb=False,
+        max_retries=None,
+    )
+
+
+def get_json(jenkins: Jenkins, url: str, **params: Any) -> Any:
+    """GET a JSON (or Python API) document through the connection's requester and parse it."""
+    return jenkins.get_data(url, params=dict(params) or None)
+
+
+def explain(exc: BaseException, url: str, credentials: Credentials | None, timeout: float) -> str:
+    """Say in one sentence why the Jenkins API at ``url`` failed, naming what to fix.
+
+    Never includes the token: the URL is redacted and the token is scrubbed from the text.
+    """
+    import requests
+
+    where = redact_url(url)
+    user = credentials.user if credentials else "anonymous"
+    response = getattr(exc, "response", None)
+    status = getattr(response, "status_code", None)
+    if isinstance(exc, requests.HTTPError) and status is not None:
+        if status == 401:
+            text = (
+                f"Jenkins refused the credentials of user {user!r} (HTTP 401) at {where}: check "
+                f"{USER_VARIABLE} and {TOKEN_VARIABLE} (an API token from the user's Security page)"
+            )
+        elif status == 403:
+            text = (
+                f"Jenkins user {user!r} may not read {where} (HTTP 403): it needs Overall/Read "
+                "and Job/Read on this job"
+            )
+        elif status == 404:
+            text = (
+                f"Jenkins has nothing at {where} (HTTP 404): check BUILD_URL/JENKINS_URL, and that "
+                f"user {user!r} can see the job"
+            )
+        else:
+            text = f"Jenkins answered HTTP {status} at {where}"
+    elif isinstance(exc, requests.Timeout):
+        text = f"Jenkins at {where} did not answer within {timeout:g} s"
+    elif isinstance(exc, requests.exceptions.SSLError):
+        text = (
+            f"TLS verification failed for {where}: set REQUESTS_CA_BUNDLE to your CA bundle "
+            f"({type(exc).__name__})"
+        )
+    elif isinstance(exc, requests.ConnectionError):
+        text = f"could not reach Jenkins at {where} (connection failed: {_first_line(exc)})"
+    else:
+        reason = f"{type(exc).__name__}: {_first_line(exc)}"
+        text = f"could not read the Jenkins API at {where} ({reason})"
+    return scrub(text, credentials)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:200]
+
+
+def scrub(text: str, credentials: Credentials | None) -> str:
+    """Return ``text`` with the API token replaced by ``<hidden>``, wherever it appears."""
+    if credentials and credentials.token:
+        text = text.replace(credentials.token, "<hidden>")
+    return text

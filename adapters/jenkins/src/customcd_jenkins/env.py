@@ -1,0 +1,159 @@
+"""Environment mode: a draft from the variables Jenkins gives a build, no credentials needed.
+
+Works in a pipeline ``post { always { ... } }`` step and in a freestyle post-build shell step.
+Jenkins has no variable for the start time or the result: users pass them as flags
+(``--status "${currentBuild.currentResult}" --start-time-ms "${currentBuild.startTimeInMillis}"``);
+the duration is then ``now - start``.
+
+Optional fields added when known: ``job_url`` (``BUILD_URL``), ``job_name`` (``JOB_NAME``),
+``build_number`` (integer), ``branch`` (``BRANCH_NAME``, else ``GIT_BRANCH`` without ``origin/``),
+``node`` (``NODE_NAME``) and ``ci_system`` (``Jenkins``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from customcd.draft import Draft
+from customcd.repourl import redact_url, repo_name_from_url
+
+from .builddata import branch_from_ref
+from .urls import job_name_from_url
+
+__all__ = [
+    "build_number",
+    "detect",
+    "draft_from_env",
+    "job_id",
+    "job_name",
+    "missing_hints",
+    "repo_urls",
+]
+
+_REMOTE_N = re.compile(r"^GIT_URL_(\d+)$")
+
+
+def _get(env: Mapping[str, str], name: str) -> str:
+    return (env.get(name) or "").strip()
+
+
+def detect(env: Mapping[str, str]) -> bool:
+    """Tell a Jenkins build: a job name and build number, plus a variable only Jenkins sets.
+
+    ``JENKINS_URL`` alone is not enough (people export it in shells and other CIs to talk to
+    Jenkins); a build always has ``JOB_NAME`` and ``BUILD_NUMBER``, and ``JENKINS_URL`` or
+    ``BUILD_URL`` (when the root URL is configured), ``BUILD_TAG`` (``jenkins-...``) or
+    ``JENKINS_HOME``.
+    """
+    if not (_get(env, "JOB_NAME") and _get(env, "BUILD_NUMBER")):
+        return False
+    return bool(
+        _get(env, "JENKINS_URL")
+        or _get(env, "HUDSON_URL")
+        or "/job/" in _get(env, "BUILD_URL")
+        or _get(env, "BUILD_TAG").startswith("jenkins-")
+        or _get(env, "JENKINS_HOME")
+    )
+
+
+def job_name(env: Mapping[str, str]) -> str | None:
+    """Return ``JOB_NAME`` (folders joined by ``/``, branches URL-encoded) or BUILD_URL's."""
+    return _get(env, "JOB_NAME") or job_name_from_url(_get(env, "BUILD_URL")) or None
+
+
+def build_number(env: Mapping[str, str]) -> str | None:
+    """Return ``BUILD_NUMBER`` (or ``BUILD_ID``, equal since Jenkins 1.597) or BUILD_URL's."""
+    number = _get(env, "BUILD_NUMBER") or _get(env, "BUILD_ID")
+    if number.isdigit():
+        return number
+    match = re.search(r"/(\d+)/?$", _get(env, "BUILD_URL"))
+    return match[1] if match else None
+
+
+def job_id(name: str | None, number: str | int | None) -> str | None:
+    """Return the record's job id: ``JOB_NAME#BUILD_NUMBER`` (e.g. ``team/app/feature%2Fx#42``).
+
+    Unique per build on one Jenkins controller and the same on every re-send; readable, and
+    unlike ``BUILD_TAG`` it does not merge folder names (``a/b-c`` and ``a-b/c``).
+    """
+    if not name or number in (None, ""):
+        return None
+    return f"{name}#{number}"
+
+
+def repo_urls(env: Mapping[str, str]) -> list[str]:
+    """Return the job's git remotes: ``GIT_URL``, then ``GIT_URL_1``, ``GIT_URL_2``..."""
+    urls = [_get(env, "GIT_URL")] if _get(env, "GIT_URL") else []
+    numbered = sorted(
+        (int(match[1]), value.strip())
+        for key, value in env.items()
+        if (match := _REMOTE_N.match(key)) and value and value.strip()
+    )
+    urls.extend(url for _, url in numbered)
+    return urls
+
+
+def draft_from_env(env: Mapping[str, str]) -> Draft:
+    """Make a draft from the Jenkins environment alone.
+
+    :param env: the build's environment.
+    """
+    draft = Draft()
+    name = job_name(env)
+    number = build_number(env)
+    draft.job_id = job_id(name, number)
+
+    draft.commit_sha = _get(env, "GIT_COMMIT") or None
+
+    remotes = repo_urls(env)
+    if remotes:
+        draft.repo_name = repo_name_from_url(remotes[0])
+        if len(remotes) > 1:
+            draft.notes.append(
+                f"the job has {len(remotes)} git remotes; repo_name taken from the first "
+                f"({redact_url(remotes[0])}); pass --repo-name to choose another"
+            )
+
+    draft.triggered_by = _get(env, "BUILD_USER_EMAIL") or _get(env, "BUILD_USER_ID") or None
+
+    branch = _get(env, "BRANCH_NAME") or branch_from_ref(_get(env, "GIT_BRANCH") or None)
+    build_url = _get(env, "BUILD_URL")
+    draft.add_optional("job_url", redact_url(build_url) if build_url else None)
+    draft.add_optional("job_name", name)
+    if number:
+        draft.add_optional("build_number", int(number), "integer")
+    draft.add_optional("branch", branch)
+    draft.add_optional("node", _get(env, "NODE_NAME") or None)
+    draft.add_optional("ci_system", "Jenkins")
+
+    draft.set_fact("job_name", name)
+    draft.set_fact("branch", branch)
+    draft.set_fact("repo", draft.repo_name)
+    draft.set_fact("pipeline", name)
+
+    return draft
+
+
+def missing_hints(draft: Draft, overrides: Mapping[str, Any]) -> list[str]:
+    """Return notes on what Jenkins did not give and how to supply it (for fields still missing)."""
+    hints = []
+    if not draft.commit_sha and "commit_sha" not in overrides:
+        hints.append(
+            "GIT_COMMIT is not set (scripted pipelines and jobs without the Git plugin do not set "
+            "it): pass --commit-sha, export GIT_COMMIT from the map `checkout scm` returns, or "
+            "install customcd-git to read the workspace's checkout"
+        )
+    if not draft.status and "status" not in overrides:
+        hints.append(
+            'Jenkins has no result variable: pass --status "${currentBuild.currentResult}" '
+            "from a pipeline post {} block (or set JENKINS_USER and JENKINS_API_TOKEN)"
+        )
+    if not draft.job_start_time and not ({"job_start_time", "start_time_ms"} & set(overrides)):
+        hints.append(
+            "Jenkins has no start-time variable: pass "
+            '--start-time-ms "${currentBuild.startTimeInMillis}" (or set JENKINS_USER and '
+            "JENKINS_API_TOKEN so the API gives it)"
+        )
+    return hints

@@ -1,0 +1,204 @@
+"""History for backfill: a job's builds in a time window, from ``allBuilds`` ranges.
+
+``<JOB_URL>api/python?tree=allBuilds[...]{M,N}`` pages through every build Jenkins keeps (the
+plain ``builds`` list stops at 100). Builds come newest first; pages are fetched only until the
+window's start is passed. Each job's builds in the window are then yielded oldest first, each
+draft carrying the cursor ``<full job name>#<number>``: a resumed run skips the jobs before that
+job and that job's builds up to that number.
+
+``--job`` names a job (``team/app``) or its URL, and may repeat. Folders, multibranch projects and
+organisation folders are walked: every job below them is read.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
+
+from customcd.adapter import AdapterError, HistoryQuery
+from customcd.draft import Draft
+
+from .api import PAUSED, UserEmails, draft_from_build, pipeline_status
+from .client import connect, credentials_from, explain, get_json
+from .urls import job_url_for, with_slash
+
+if TYPE_CHECKING:
+    from jenkinsapi.jenkins import Jenkins
+
+__all__ = ["BUILD_FIELDS", "LeafJob", "history", "leaf_jobs", "parse_cursor"]
+
+DOCS = "jenkins.md"
+#: Fields read for each build in a page (one request per page, no request per build).
+BUILD_FIELDS = (
+    "_class,number,url,timestamp,duration,result,building,builtOn,"
+    "actions[causes[userId,userName,upstreamProject,upstreamBuild,upstreamUrl,shortDescription],"
+    "lastBuiltRevision[SHA1,branch[name]],remoteUrls]"
+)
+_JOB_FIELDS = "_class,name,fullName,url,jobs[name,url]"
+DEFAULT_PAGE = 100
+
+
+@dataclass(frozen=True)
+class LeafJob:
+    """A job that has builds (not a folder).
+
+    :param name: the full name (``team/app/feature%2Fx``).
+    :param url: the job's URL.
+    :param branch_job: the job is a branch of a multibranch project (its name is the branch).
+    """
+
+    name: str
+    url: str
+    branch_job: bool = False
+
+
+def parse_cursor(cursor: str | None) -> tuple[str, int] | None:
+    """Return ``(job name, build number)`` from ``team/app#42``, or ``None``."""
+    if not cursor or "#" not in cursor:
+        return None
+    name, _, number = cursor.rpartition("#")
+    return (name, int(number)) if number.isdigit() and name else None
+
+
+def leaf_jobs(jenkins: Jenkins, root: str, selections: Sequence[str]) -> list[LeafJob]:
+    """Return every job with builds under the selected jobs/folders, in a stable order."""
+    found: list[LeafJob] = []
+    seen: set[str] = set()
+
+    def walk(url: str, parent_multibranch: bool) -> None:
+        data = get_json(jenkins, f"{with_slash(url)}api/python", tree=_JOB_FIELDS)
+        children = data.get("jobs")
+        job_url = with_slash(str(data.get("url") or url))
+        if isinstance(children, list):  # a folder, multibranch project or organisation folder
+            multibranch = "MultiBranch" in str(data.get("_class", ""))
+            for child in children:
+                if isinstance(child, Mapping) and child.get("url"):
+                    walk(str(child["url"]), multibranch)
+            return
+        name = str(data.get("fullName") or data.get("name") or "")
+        if job_url not in seen:
+            seen.add(job_url)
+            found.append(LeafJob(name=name, url=job_url, branch_job=parent_multibranch))
+
+    for selection in selections:
+        walk(job_url_for(root, selection), False)
+    return found
+
+
+def _pages(jenkins: Jenkins, job: LeafJob, since_ms: int, page: int) -> Iterator[dict[str, Any]]:
+    """Yield the job's builds newest first, page by page, until one starts before ``since_ms``."""
+    start = 0
+    while True:
+        tree = f"allBuilds[{BUILD_FIELDS}]{{{start},{start + page}}}"
+        data = get_json(jenkins, f"{job.url}api/python", tree=tree)
+        builds = [b for b in data.get("allBuilds") or () if isinstance(b, Mapping)]
+        yield from builds
+        if len(builds) < page or any((b.get("timestamp") or 0) < since_ms for b in builds):
+            return
+        start += page
+
+
+def _in_window(build: Mapping[str, Any], since_ms: int, until_ms: int | None) -> bool:
+    stamp = build.get("timestamp")
+    if not isinstance(stamp, int):
+        return False
+    return stamp >= since_ms and (until_ms is None or stamp <= until_ms)
+
+
+def history(query: HistoryQuery, name: str) -> Iterator[Draft]:
+    """Yield the selected jobs' finished builds in the window as drafts, oldest first per job."""
+    selections = [str(s) for s in _as_list(query.selection.get("job")) if str(s).strip()]
+    if not selections:
+        raise AdapterError(
+            "choose the Jenkins jobs to import with --job NAME (repeatable; a folder or "
+            "multibranch project includes every job below it)",
+            docs=DOCS,
+        )
+    env = query.env
+    root = (query.server or env.get("JENKINS_URL") or query.options.get("url") or "").strip()
+    if not root:
+        raise AdapterError("name the Jenkins server with --server URL or JENKINS_URL", docs=DOCS)
+    credentials = credentials_from(env)
+    if credentials is None:
+        query.log.warning("JENKINS_USER/JENKINS_API_TOKEN not set: reading Jenkins anonymously")
+    log = query.log
+    jenkins = connect(root, credentials, query.timeout)
+    try:
+        jobs = leaf_jobs(jenkins, root, selections)
+    except Exception as exc:
+        raise AdapterError(explain(exc, root, credentials, query.timeout), docs=DOCS) from None
+
+    resume = parse_cursor(query.resume_from)
+    if resume and resume[0] not in {job.name for job in jobs}:
+        log.warning("resume point %s is not a selected job; starting over", query.resume_from)
+        resume = None
+
+    since_ms = int(query.since) * 1000
+    until_ms = int(query.until) * 1000 + 999 if query.until is not None else None
+    page = int(query.options.get("history_page_size") or DEFAULT_PAGE)
+    repo_url = query.selection.get("repo_url") or query.options.get("repo_url")
+    repo_urls = [str(repo_url)] if repo_url else []
+    emails = UserEmails(jenkins, with_slash(root), log)
+
+    for job in jobs:
+        after = 0
+        if resume:
+            if job.name != resume[0]:
+                continue
+            after, resume = resume[1], None
+        try:
+            builds = _pages(jenkins, job, since_ms, page)
+            window = [b for b in builds if _in_window(b, since_ms, until_ms)]
+        except Exception as exc:
+            message = explain(exc, job.url, credentials, query.timeout)
+            raise AdapterError(message, docs=DOCS) from None
+        for build in sorted(window, key=lambda b: int(b.get("number") or 0)):
+            number = int(build.get("number") or 0)
+            if number <= after:
+                continue
+            draft = _draft(jenkins, job, build, repo_urls, emails, query.include_on_hold, log)
+            if draft is not None:
+                draft.cursor = f"{job.name}#{number}"
+                yield draft
+
+
+def _draft(
+    jenkins: Jenkins,
+    job: LeafJob,
+    build: Mapping[str, Any],
+    repo_urls: list[str],
+    emails: UserEmails,
+    include_on_hold: bool,
+    log: logging.Logger,
+) -> Draft | None:
+    paused = False
+    if build.get("building"):
+        if not include_on_hold or "WorkflowRun" not in str(build.get("_class", "")):
+            return None
+        try:
+            paused = pipeline_status(jenkins, str(build.get("url") or "")) == PAUSED
+        except Exception as exc:
+            log.info("wfapi/describe of %s unreadable (%s)", build.get("url"), type(exc).__name__)
+        if not paused:
+            return None
+    if build.get("result") == "NOT_BUILT":
+        return None
+    draft = draft_from_build(
+        build, job_name=job.name, repo_urls=repo_urls, paused=paused, emails=emails
+    )
+    if job.branch_job:
+        branch = unquote(job.name.rsplit("/", 1)[-1])
+        draft.add_optional("branch", branch)
+        draft.set_fact("branch", branch)
+    return draft
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return [value]
