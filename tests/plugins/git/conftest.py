@@ -88,7 +88,7 @@ def context():
             options={"git": options} if options else {},
             timeout=10.0,
             now=1764400500.0,
-            log=logging.getLogger("customcd.test.git"),
+            log=logging.getLogger("tests.customcd_git"),
         )
 
     return make

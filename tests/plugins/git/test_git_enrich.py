@@ -19,7 +19,7 @@ def test_fills_commit_and_repo_from_the_checkout(repo, head, context, monkeypatc
     assert draft.commit_sha == head(repo)
     assert len(draft.commit_sha) == 40
     assert draft.repo_name == "acme/payments-api"
-    assert any("commit_sha from the local git checkout" in note for note in draft.notes)
+    assert any(f"commit_sha {head(repo)} from the local git checkout" in n for n in draft.notes)
     assert any("'acme/payments-api'" in note and "'origin'" in note for note in draft.notes)
     # It adds nothing else.
     assert draft.optional == []

@@ -61,7 +61,7 @@ def make_context():
             overrides=overrides,
             timeout=5.0,
             now=1764400500.0,
-            log=logging.getLogger("customcd.test.github-actions"),
+            log=logging.getLogger("tests.customcd_github_actions"),
         )
 
     return make

@@ -60,13 +60,19 @@ def customcd_enrich(draft: Draft, context: CollectContext) -> None:
         sha = head_commit(cwd=cwd, env=env, timeout=timeout, log=context.log)
         if sha:
             draft.commit_sha = sha
-            draft.notes.append(f"commit_sha from the local git checkout (HEAD in {cwd})")
+            _note(draft, context, f"commit_sha {sha} from the local git checkout (HEAD in {cwd})")
     if "repo_name" in wanted:
         remote = str(options.get("remote") or "origin")
         name = remote_repo_name(remote, cwd=cwd, env=env, timeout=timeout, log=context.log)
         if name:
             draft.repo_name = name
-            draft.notes.append(f"repo_name {name!r} from git remote {remote!r} in {cwd}")
+            _note(draft, context, f"repo_name {name!r} from git remote {remote!r} in {cwd}")
+
+
+def _note(draft: Draft, context: CollectContext, message: str) -> None:
+    """Tell the user where a value came from (in the draft's notes and the log at ``-v``)."""
+    draft.notes.append(message)
+    context.log.info("customcd-git: %s", message)
 
 
 def _missing(name: str, draft: Draft, context: CollectContext) -> bool:
