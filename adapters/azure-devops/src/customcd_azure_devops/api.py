@@ -1,0 +1,162 @@
+"""The Azure DevOps REST 7.1 calls the adapter makes, one function each (all GETs).
+
+* ``{project}/_apis/build/builds/{id}``: one build (``startTime``, ``result``...);
+* ``{project}/_apis/build/builds/{id}/timeline``: stage/job/checkpoint records of a run;
+* ``{project}/_apis/build/builds``: builds in a time window, paged by ``x-ms-continuationtoken``;
+* ``{project}/_apis/git/repositories/{name}``: a repository's id from its name;
+* ``{project}/_apis/distributedtask/environments``: an environment's id from its name;
+* ``{project}/_apis/distributedtask/environments/{id}/environmentdeploymentrecords``: deployments
+  to an environment, newest first, paged by ``x-ms-continuationtoken``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from customcd.adapter import AdapterError
+
+from .rest import API_VERSION, DOCS, PREVIEW_API_VERSION, AzureDevOpsClient, segment
+
+__all__ = [
+    "GUID",
+    "get_build",
+    "get_timeline",
+    "list_builds",
+    "list_environment_records",
+    "pending_approvals",
+    "resolve_environment",
+    "resolve_repository",
+]
+
+#: A GUID (repository and project ids).
+GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def get_build(client: AzureDevOpsClient, project: str, build_id: str | int) -> dict[str, Any]:
+    """Return one build (a pipeline run) by id."""
+    data, _ = client.get(
+        f"{segment(project)}/_apis/build/builds/{segment(build_id)}", {"api-version": API_VERSION}
+    )
+    return dict(data)
+
+
+def get_timeline(
+    client: AzureDevOpsClient, project: str, build_id: str | int
+) -> list[dict[str, Any]]:
+    """Return the timeline records (stages, phases, jobs, tasks, checkpoints) of a build."""
+    data, _ = client.get(
+        f"{segment(project)}/_apis/build/builds/{segment(build_id)}/timeline",
+        {"api-version": API_VERSION},
+    )
+    if not isinstance(data, dict):  # a run that never started has no timeline (204/null)
+        return []
+    return list(data.get("records") or [])
+
+
+def pending_approvals(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return the ``Checkpoint.Approval`` timeline records nobody has answered yet.
+
+    Each returned record carries ``stageName``: the name of the stage it gates, when the
+    ``Stage -> Checkpoint -> Checkpoint.Approval`` parent chain leads to one.
+    """
+    by_id = {record.get("id"): record for record in records}
+    found = []
+    for record in records:
+        if record.get("type") != "Checkpoint.Approval":
+            continue
+        if str(record.get("state") or "").lower() not in {"inprogress", "pending"}:
+            continue
+        stage = None
+        parent = by_id.get(record.get("parentId"))
+        for _ in range(5):
+            if parent is None:
+                break
+            if parent.get("type") == "Stage":
+                stage = parent.get("name") or parent.get("identifier")
+                break
+            parent = by_id.get(parent.get("parentId"))
+        found.append({**record, "stageName": stage})
+    return found
+
+
+def list_builds(
+    client: AzureDevOpsClient,
+    project: str,
+    *,
+    min_time: str,
+    max_time: str | None,
+    definitions: Sequence[int] = (),
+    repository_id: str | None = None,
+    repository_type: str | None = None,
+    page_size: int = 100,
+    start_token: str | None = None,
+) -> Iterator[tuple[list[dict[str, Any]], str | None]]:
+    """Yield pages of builds started in ``[min_time, max_time]``, oldest start first.
+
+    ``queryOrder=startTimeAscending`` makes ``minTime``/``maxTime`` apply to the start time.
+    """
+    params: dict[str, Any] = {
+        "minTime": min_time,
+        "maxTime": max_time,
+        "queryOrder": "startTimeAscending",
+        "$top": page_size,
+        "api-version": API_VERSION,
+    }
+    if definitions:
+        params["definitions"] = ",".join(str(d) for d in definitions)
+    if repository_id:
+        params["repositoryId"] = repository_id
+        params["repositoryType"] = repository_type or "TfsGit"
+    return client.pages(f"{segment(project)}/_apis/build/builds", params, start_token=start_token)
+
+
+def resolve_repository(client: AzureDevOpsClient, project: str, name: str) -> str:
+    """Return an Azure Repos repository's id (GUID) from its name; a GUID is returned as is."""
+    if GUID.match(name):
+        return name
+    data, _ = client.get(
+        f"{segment(project)}/_apis/git/repositories/{segment(name)}", {"api-version": API_VERSION}
+    )
+    repo_id = data.get("id") if isinstance(data, dict) else None
+    if not repo_id:
+        raise AdapterError(
+            f"Azure DevOps has no repository named {name!r} in project {project!r}", docs=DOCS
+        )
+    return str(repo_id)
+
+
+def resolve_environment(client: AzureDevOpsClient, project: str, name: str) -> int:
+    """Return an environment's numeric id from its name (digits are taken as the id)."""
+    if name.isdigit():
+        return int(name)
+    data, _ = client.get(
+        f"{segment(project)}/_apis/distributedtask/environments",
+        {"name": name, "api-version": PREVIEW_API_VERSION},
+    )
+    for environment in data.get("value", []) if isinstance(data, dict) else []:
+        if str(environment.get("name", "")).lower() == name.lower():
+            return int(environment["id"])
+    raise AdapterError(
+        f"Azure DevOps has no environment named {name!r} in project {project!r} "
+        "(or the token cannot read environments)",
+        docs=DOCS,
+    )
+
+
+def list_environment_records(
+    client: AzureDevOpsClient,
+    project: str,
+    environment_id: int,
+    *,
+    page_size: int = 100,
+    start_token: str | None = None,
+) -> Iterator[tuple[list[dict[str, Any]], str | None]]:
+    """Yield pages of an environment's deployment records, newest first."""
+    return client.pages(
+        f"{segment(project)}/_apis/distributedtask/environments/{environment_id}"
+        "/environmentdeploymentrecords",
+        {"top": page_size, "api-version": PREVIEW_API_VERSION},
+        start_token=start_token,
+    )

@@ -1,0 +1,111 @@
+"""Drafts from REST objects: a build (pipeline run), and an environment deployment record."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from customcd.draft import Draft
+from customcd.times import to_epoch
+
+from .statuses import WAITING_FOR_APPROVAL
+
+__all__ = ["NAME", "draft_from_build", "draft_from_deployment", "seconds_between"]
+
+NAME = "azure-devops"
+
+
+def seconds_between(start: Any, finish: Any) -> int | None:
+    """Whole seconds from ``start`` to ``finish`` (ISO text, up to 7 fractional digits), or None."""
+    if not start or not finish:
+        return None
+    return max(0, to_epoch(finish) - to_epoch(start))
+
+
+def _identity(value: Any) -> str | None:
+    """Return an IdentityRef's email-like ``uniqueName``, else its display name."""
+    if not isinstance(value, dict):
+        return None
+    return value.get("uniqueName") or value.get("displayName") or None
+
+
+def _web_url(value: Any) -> str | None:
+    if isinstance(value, dict):
+        web = (value.get("_links") or {}).get("web") or {}
+        if isinstance(web, dict) and web.get("href"):
+            return str(web["href"])
+    return None
+
+
+def draft_from_build(build: dict[str, Any], *, on_hold_stage: str | None = None) -> Draft:
+    """Build the draft of a build from ``GET _apis/build/builds``.
+
+    :param build: the build object.
+    :param on_hold_stage: when the run waits on an approval, the stage it gates (status becomes
+        ``waitingForApproval`` -> ``On Hold``; duration is left to the builder: now - start).
+    """
+    draft = Draft(adapter=NAME)
+    draft.job_id = str(build.get("id", "")) or None
+    draft.commit_sha = build.get("sourceVersion")
+    repository = build.get("repository") or {}
+    draft.repo_id = repository.get("id")
+    draft.repo_name = repository.get("name")
+    draft.triggered_by = _identity(build.get("requestedFor"))
+    draft.job_start_time = build.get("startTime")
+    if on_hold_stage is not None:
+        draft.status = WAITING_FOR_APPROVAL
+        draft.notes.append(f"waiting for an approval on stage {on_hold_stage or '(unnamed)'}")
+    else:
+        draft.status = build.get("result") or build.get("status")
+        draft.job_duration = seconds_between(build.get("startTime"), build.get("finishTime"))
+    definition = build.get("definition") or {}
+    draft.add_optional("pipeline", definition.get("name"))
+    draft.add_optional("build_number", build.get("buildNumber"))
+    draft.add_optional("url", _web_url(build))
+    draft.add_optional("reason", build.get("reason"))
+    if on_hold_stage:
+        draft.add_optional("stage", on_hold_stage)
+    draft.add_optional("ci", "Azure DevOps")
+    branch = str(build.get("sourceBranch") or "")
+    draft.set_fact("ci", NAME)
+    draft.set_fact("pipeline", definition.get("name"))
+    draft.set_fact("branch", branch.removeprefix("refs/heads/") if branch else None)
+    draft.set_fact("repo", draft.repo_name)
+    return draft
+
+
+def draft_from_deployment(
+    record: dict[str, Any], environment: str, build: dict[str, Any] | None
+) -> Draft:
+    """Build the draft of an environment deployment record, with commit/repo from its run.
+
+    :param record: an ``EnvironmentDeploymentExecutionRecord``.
+    :param environment: the environment's name.
+    :param build: the run that deployed (``owner``), for commit, repository and requester.
+    """
+    draft = Draft(adapter=NAME)
+    owner = record.get("owner") or {}
+    definition = record.get("definition") or {}
+    draft.job_id = str(owner.get("id") or record.get("id"))
+    draft.status = record.get("result")
+    draft.job_start_time = record.get("startTime")
+    draft.job_duration = seconds_between(record.get("startTime"), record.get("finishTime"))
+    if build:
+        draft.commit_sha = build.get("sourceVersion")
+        repository = build.get("repository") or {}
+        draft.repo_id = repository.get("id")
+        draft.repo_name = repository.get("name")
+        draft.triggered_by = _identity(build.get("requestedFor"))
+    draft.add_optional("pipeline", definition.get("name"))
+    draft.add_optional("environment", environment)
+    draft.add_optional("stage", record.get("stageName"))
+    draft.add_optional("job", record.get("jobName"))
+    draft.add_optional("build_number", owner.get("name"))
+    draft.add_optional("url", _web_url(owner) or (_web_url(build) if build else None))
+    draft.add_optional("ci", "Azure DevOps")
+    draft.set_fact("ci", NAME)
+    draft.set_fact("pipeline", definition.get("name"))
+    draft.set_fact("environment", environment)
+    draft.set_fact("stage", record.get("stageName"))
+    draft.set_fact("job_name", record.get("jobName"))
+    draft.set_fact("repo", draft.repo_name)
+    return draft

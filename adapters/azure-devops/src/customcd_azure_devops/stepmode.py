@@ -1,0 +1,243 @@
+"""Step mode: the draft of the current job from the agent's variables (REST for the start).
+
+Run as a final step with ``condition: always()``. Fields:
+
+* ``job_id``: ``BUILD_BUILDID``; with ``job_scope = "job"`` ``BUILD_BUILDID/SYSTEM_JOBID``
+  (one record per job); in a classic release ``release-<RELEASEID>-deployment-<DEPLOYMENTID>``.
+* ``commit_sha``: ``BUILD_SOURCEVERSION``; in a pull-request build that is the merge commit Azure
+  built, unless ``pr_commit = "head"`` asks for ``SYSTEM_PULLREQUEST_SOURCECOMMITID``.
+* ``status``: ``AGENT_JOBSTATUS`` (the job so far), mapped by :data:`~.statuses.STATUS_MAP`.
+* ``job_start_time``: Azure has no documented start variable. With a token (``SYSTEM_ACCESSTOKEN``
+  mapped, or ``AZURE_DEVOPS_PAT``) the build's ``startTime`` (or the job's timeline record with
+  ``job_scope = "job"``) is read from REST; otherwise ``SYSTEM_PIPELINESTARTTIME`` (set by the
+  agent, undocumented) is used when present; otherwise ``--start-time`` is required.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from customcd.adapter import AdapterError
+from customcd.draft import CollectContext, Draft
+
+from .envvars import first, is_classic_release, project_of
+from .rest import DOCS, Credentials, collection_url, credentials_from_env, segment
+
+__all__ = ["NAME", "collect_step"]
+
+#: The adapter's name (``--adapter azure-devops``, ``[adapters.azure-devops]``).
+NAME = "azure-devops"
+
+_START_OVERRIDES = ("job_start_time", "start_time_ms")
+
+_NO_CREDENTIAL_ADVICE = (
+    "Azure Pipelines has no start-time variable and no token is available to read the start "
+    "from the REST API: map the job token in this step (env: SYSTEM_ACCESSTOKEN: "
+    "$(System.AccessToken)), set AZURE_DEVOPS_PAT, or pass --start-time"
+)
+
+
+def collect_step(context: CollectContext) -> Draft:
+    """Build the draft of the current job (YAML run, deployment job or classic release)."""
+    env = context.env
+    options = context.adapter_options(NAME)
+    release = is_classic_release(env)
+    draft = Draft(adapter=NAME)
+
+    draft.status = first(env, "AGENT_JOBSTATUS")
+    if draft.status is None:
+        draft.notes.append(
+            "AGENT_JOBSTATUS is not set (not running inside an agent job?): pass --status"
+        )
+    draft.commit_sha = _commit(env, options, draft)
+    draft.repo_id = first(env, "BUILD_REPOSITORY_ID")
+    draft.repo_name = first(env, "BUILD_REPOSITORY_NAME")
+    if release:
+        draft.triggered_by = first(
+            env,
+            "RELEASE_DEPLOYMENT_REQUESTEDFOREMAIL",
+            "RELEASE_DEPLOYMENT_REQUESTEDFOR",
+            "RELEASE_REQUESTEDFOREMAIL",
+            "RELEASE_REQUESTEDFOR",
+        )
+    else:
+        draft.triggered_by = first(env, "BUILD_REQUESTEDFOREMAIL", "BUILD_REQUESTEDFOR")
+    scope = str(options.get("job_scope", "build")).lower()
+    if scope not in {"build", "job"}:
+        raise AdapterError(
+            f"[adapters.{NAME}] job_scope must be 'build' or 'job', not {scope!r}", docs=DOCS
+        )
+    draft.job_id = _job_id(env, release, scope)
+    _optional_fields(draft, env, release)
+    _start_time(draft, context, release, scope)
+    return draft
+
+
+def _commit(env: Mapping[str, str], options: Mapping[str, Any], draft: Draft) -> str | None:
+    """``BUILD_SOURCEVERSION``, or the PR head commit when asked for."""
+    merge = first(env, "BUILD_SOURCEVERSION")
+    head = first(env, "SYSTEM_PULLREQUEST_SOURCECOMMITID")
+    if (first(env, "BUILD_REASON") or "").lower() != "pullrequest":
+        return merge
+    wanted = str(options.get("pr_commit", "merge")).lower()
+    if wanted not in {"merge", "head"}:
+        raise AdapterError(
+            f"[adapters.{NAME}] pr_commit must be 'merge' or 'head', not {wanted!r}", docs=DOCS
+        )
+    if wanted == "head" and head:
+        draft.notes.append(
+            "pull-request build: reporting the PR's head commit (SYSTEM_PULLREQUEST_SOURCECOMMITID)"
+        )
+        return head
+    draft.notes.append(
+        "pull-request build: reporting the merge commit Azure built (BUILD_SOURCEVERSION); "
+        f'set pr_commit = "head" under [adapters.{NAME}] to report the PR\'s head commit'
+    )
+    return merge
+
+
+def _job_id(env: Mapping[str, str], release: bool, scope: str) -> str | None:
+    if release:
+        release_id = first(env, "RELEASE_RELEASEID")
+        deployment = first(env, "RELEASE_DEPLOYMENTID")
+        return (
+            f"release-{release_id}-deployment-{deployment}"
+            if deployment
+            else f"release-{release_id}"
+        )
+    build_id = first(env, "BUILD_BUILDID")
+    job = first(env, "SYSTEM_JOBID")
+    if scope == "job" and build_id and job:
+        return f"{build_id}/{job}"
+    return build_id
+
+
+def _optional_fields(draft: Draft, env: Mapping[str, str], release: bool) -> None:
+    """Add the documented optional fields and routing facts."""
+    environment = first(env, "ENVIRONMENT_NAME", "RELEASE_ENVIRONMENTNAME")
+    stage = first(env, "SYSTEM_STAGEDISPLAYNAME", "SYSTEM_STAGENAME")
+    job = first(env, "SYSTEM_JOBDISPLAYNAME", "SYSTEM_JOBNAME")
+    if release:
+        pipeline = first(env, "RELEASE_DEFINITIONNAME")
+        number = first(env, "RELEASE_RELEASENAME")
+        url = first(env, "RELEASE_RELEASEWEBURL")
+        reason = first(env, "RELEASE_REASON")
+    else:
+        pipeline = first(env, "BUILD_DEFINITIONNAME")
+        number = first(env, "BUILD_BUILDNUMBER")
+        url = _build_url(env)
+        reason = first(env, "BUILD_REASON")
+    draft.add_optional("pipeline", pipeline)
+    draft.add_optional("stage", stage)
+    draft.add_optional("job", job)
+    draft.add_optional("environment", environment)
+    draft.add_optional("release_name" if release else "build_number", number)
+    draft.add_optional("url", url)
+    draft.add_optional("reason", reason)
+    pull_request = first(
+        env, "SYSTEM_PULLREQUEST_PULLREQUESTID", "SYSTEM_PULLREQUEST_PULLREQUESTNUMBER"
+    )
+    if pull_request and pull_request.isdigit():
+        draft.add_optional("pull_request", int(pull_request), "integer")
+    draft.add_optional("ci", "Azure DevOps")
+
+    branch = first(env, "BUILD_SOURCEBRANCH")
+    if branch and branch.startswith("refs/heads/"):
+        branch = branch[len("refs/heads/") :]
+    draft.set_fact("ci", NAME)
+    draft.set_fact("pipeline", pipeline)
+    draft.set_fact("stage", stage)
+    draft.set_fact("job_name", first(env, "SYSTEM_JOBNAME", "SYSTEM_JOBDISPLAYNAME"))
+    draft.set_fact("environment", environment)
+    draft.set_fact("branch", branch)
+    draft.set_fact("repo", draft.repo_name)
+
+
+def _build_url(env: Mapping[str, str]) -> str | None:
+    """Return the run's results page: ``{collection}{project}/_build/results?buildId={id}``."""
+    collection = first(env, "SYSTEM_COLLECTIONURI", "SYSTEM_TEAMFOUNDATIONCOLLECTIONURI")
+    project = first(env, "SYSTEM_TEAMPROJECT")
+    build_id = first(env, "BUILD_BUILDID")
+    if not (collection and project and build_id):
+        return None
+    return f"{collection.rstrip('/')}/{segment(project)}/_build/results?buildId={build_id}"
+
+
+def _start_time(draft: Draft, context: CollectContext, release: bool, scope: str) -> None:
+    """Fill ``job_start_time`` (REST, then SYSTEM_PIPELINESTARTTIME), unless the user gave one."""
+    if any(context.overrides.get(name) not in (None, "") for name in _START_OVERRIDES):
+        return
+    env = context.env
+    variable = first(env, "SYSTEM_PIPELINESTARTTIME")
+    credentials = credentials_from_env(env)
+    collection = collection_url(env)
+    project = project_of(env)
+    build_id = first(env, "BUILD_BUILDID")
+    problem: AdapterError | None = None
+    if release:
+        pass  # BUILD_BUILDID is the artifact's build there, not this release: no REST read
+    elif credentials and collection and project and build_id:
+        try:
+            draft.job_start_time = _start_from_rest(
+                context, draft, scope, (collection, credentials), project, build_id
+            )
+        except AdapterError as exc:
+            problem = exc
+        else:
+            return
+    if variable:
+        draft.job_start_time = variable
+        draft.notes.append(
+            "start time from SYSTEM_PIPELINESTARTTIME (when the pipeline run started)"
+        )
+        if problem is not None:
+            context.log.warning("%s; using SYSTEM_PIPELINESTARTTIME instead", problem)
+            draft.notes.append(f"REST read failed, fell back to the variable: {problem}")
+        return
+    if problem is not None:
+        raise problem
+    if release:
+        raise AdapterError(
+            "a classic release job has no start-time variable: pass --start-time "
+            "(for example the time your first release task recorded)",
+            docs=DOCS,
+        )
+    raise AdapterError(_NO_CREDENTIAL_ADVICE, docs=DOCS)
+
+
+def _start_from_rest(
+    context: CollectContext,
+    draft: Draft,
+    scope: str,
+    server: tuple[str, Credentials],
+    project: str,
+    build_id: str,
+) -> str:
+    """Read the build's ``startTime`` (or the job's timeline record's) from REST."""
+    from . import api
+    from .rest import AzureDevOpsClient
+
+    env = context.env
+    collection, credentials = server
+    with AzureDevOpsClient(
+        collection, credentials, timeout=context.timeout, log=context.log
+    ) as client:
+        if scope == "job":
+            job_id = first(env, "SYSTEM_JOBID")
+            for record in api.get_timeline(client, project, build_id):
+                if record.get("id") == job_id and record.get("startTime"):
+                    draft.notes.append(
+                        f"start time from the job's timeline record ({credentials.source})"
+                    )
+                    return str(record["startTime"])
+            draft.notes.append("the job's timeline record has no start yet: using the build's")
+        build = api.get_build(client, project, build_id)
+    start = build.get("startTime") or build.get("queueTime")
+    if not start:
+        raise AdapterError(
+            f"Azure DevOps returned build {build_id} without a start time; pass --start-time",
+            docs=DOCS,
+        )
+    draft.notes.append(f"start time from the build's startTime ({credentials.source})")
+    return str(start)

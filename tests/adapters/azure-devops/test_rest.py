@@ -1,0 +1,121 @@
+"""The REST client: credentials, collection URLs, Azure's failure shapes, and the four results."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from azdo_samples import COLLECTION, PROJECT_ID, SECRET, mapped
+from customcd.adapter import AdapterError
+from customcd.times import to_epoch
+from customcd_azure_devops import api
+from customcd_azure_devops.records import draft_from_build
+from customcd_azure_devops.rest import AzureDevOpsClient, collection_url, credentials_from_env
+
+
+def client(source: str = "SYSTEM_ACCESSTOKEN") -> AzureDevOpsClient:
+    credentials = credentials_from_env({source: SECRET})
+    assert credentials is not None
+    return AzureDevOpsClient(COLLECTION, credentials, timeout=5)
+
+
+# --- credentials and URLs --------------------------------------------------------------------
+
+
+def test_job_token_is_sent_as_bearer():
+    credentials = credentials_from_env({"SYSTEM_ACCESSTOKEN": SECRET, "AZURE_DEVOPS_PAT": "other"})
+    assert credentials.header == f"Bearer {SECRET}"
+    assert credentials.source == "SYSTEM_ACCESSTOKEN"
+
+
+def test_pat_is_sent_as_basic_with_an_empty_user():
+    credentials = credentials_from_env({"AZURE_DEVOPS_PAT": SECRET})
+    scheme, encoded = credentials.header.split(" ")
+    assert scheme == "Basic"
+    assert base64.b64decode(encoded).decode() == f":{SECRET}"
+
+
+def test_no_credentials_and_no_secret_in_repr():
+    assert credentials_from_env({}) is None
+    assert SECRET not in repr(credentials_from_env({"AZURE_DEVOPS_PAT": SECRET}))
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("https://dev.azure.com/contoso", "https://dev.azure.com/contoso/"),
+        ("https://dev.azure.com/contoso/", "https://dev.azure.com/contoso/"),
+        (
+            "https://tfs.contoso.local/tfs/DefaultCollection/",
+            "https://tfs.contoso.local/tfs/DefaultCollection/",
+        ),
+        ("https://contoso.visualstudio.com/", "https://contoso.visualstudio.com/"),
+    ],
+)
+def test_collection_urls_for_cloud_and_server(given, expected):
+    assert collection_url({"SYSTEM_COLLECTIONURI": given}) == expected
+
+
+def test_collection_url_without_scheme_is_refused():
+    with pytest.raises(AdapterError, match="must start with https://"):
+        collection_url({"SYSTEM_COLLECTIONURI": "dev.azure.com/contoso"})
+
+
+# --- Azure's failure shapes: one clear message, no token, no traceback -----------------------
+
+
+@pytest.mark.vcr("error_401.yaml")
+def test_401_names_the_token_variable():
+    with client() as c, pytest.raises(AdapterError) as caught:
+        api.get_build(c, PROJECT_ID, 20931)
+    message = str(caught.value)
+    assert "401" in message and "SYSTEM_ACCESSTOKEN" in message and "expired" in message
+    assert SECRET not in message
+    assert caught.value.__cause__ is None and caught.value.__context__ is None
+
+
+@pytest.mark.vcr("error_203_signin.yaml")
+def test_203_sign_in_page_is_a_token_problem_not_data():
+    with client("AZURE_DEVOPS_PAT") as c, pytest.raises(AdapterError) as caught:
+        api.get_build(c, PROJECT_ID, 20931)
+    message = str(caught.value)
+    assert "sign-in page" in message and "AZURE_DEVOPS_PAT" in message and "203" in message
+    assert SECRET not in message
+
+
+@pytest.mark.vcr("error_404.yaml")
+def test_404_names_the_url_and_what_to_check():
+    with client() as c, pytest.raises(AdapterError) as caught:
+        api.get_build(c, PROJECT_ID, 20999)
+    message = str(caught.value)
+    assert "404" in message and "builds/20999" in message and "SYSTEM_COLLECTIONURI" in message
+
+
+# --- completed builds: the four results ------------------------------------------------------
+
+
+def _case(cassette, *values):
+    return pytest.param(*values, marks=pytest.mark.vcr(cassette), id=cassette)
+
+
+@pytest.mark.parametrize(
+    ("build_id", "native", "status", "duration"),
+    [
+        _case("build_succeeded.yaml", 20931, "succeeded", "Succeeded", 442),
+        _case("build_partially_succeeded.yaml", 20932, "partiallySucceeded", "Succeeded", 706),
+        _case("build_failed.yaml", 20933, "failed", "Failed", 209),
+        _case("build_canceled.yaml", 20936, "canceled", "Failed", 203),
+    ],
+)
+def test_completed_builds_map_to_contract_statuses(build_id, native, status, duration):
+    with client() as c:
+        build = api.get_build(c, PROJECT_ID, build_id)
+    draft = draft_from_build(build)
+    assert draft.status == native
+    assert mapped(draft.status) == status
+    assert draft.job_id == str(build_id)
+    assert draft.job_duration == duration
+    assert to_epoch(draft.job_start_time) > 1764370000
+    assert len(draft.commit_sha) == 40
+    assert draft.repo_name == "fabrikam-web"
+    assert "@contoso.com" in draft.triggered_by
