@@ -1,0 +1,121 @@
+"""API mode failures: 401/403, unreachable, silent server. Clear messages, fallback, no hang."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+
+import pytest
+from customcd.adapter import AdapterError
+
+from .support import APP_SHA, FAKE_TOKEN, api_env, context
+
+FLAGS = {"status": "SUCCESS", "start_time_ms": "1764400000123"}
+
+
+@pytest.mark.vcr("api_unauthorized.yaml")
+def test_401_falls_back_to_environment_with_a_clear_warning(adapter, vcr, caplog):
+    caplog.set_level(logging.WARNING)
+    draft = adapter.collect(context(api_env("unauthorized", 42), **FLAGS))
+    assert vcr.play_count == 1
+    assert draft.commit_sha == APP_SHA and draft.job_id == "payments/api#42"
+    warning = caplog.records[-1].getMessage()
+    assert "HTTP 401" in warning and "JENKINS_API_TOKEN" in warning and "'jdoe'" in warning
+    assert "using the environment only" in warning
+    assert any("HTTP 401" in n for n in draft.notes)
+    assert FAKE_TOKEN not in caplog.text + repr(draft)
+
+
+@pytest.mark.vcr("api_forbidden.yaml")
+def test_403_names_the_permission(adapter, vcr, caplog):
+    caplog.set_level(logging.WARNING)
+    draft = adapter.collect(context(api_env("forbidden", 42), **FLAGS))
+    assert "HTTP 403" in caplog.text and "Job/Read" in caplog.text
+    assert draft.commit_sha == APP_SHA
+
+
+@pytest.mark.vcr("api_unauthorized.yaml")
+def test_401_without_the_flags_environment_mode_needs_is_an_error(adapter, vcr):
+    with pytest.raises(AdapterError) as info:
+        adapter.collect(context(api_env("unauthorized", 42)))
+    message = str(info.value)
+    assert "HTTP 401" in message
+    assert "--status" in message and "--start-time-ms" in message
+    assert info.value.docs == "jenkins.md"
+    assert FAKE_TOKEN not in message
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_unreachable_jenkins_falls_back(adapter, caplog):
+    caplog.set_level(logging.WARNING)
+    port = _closed_port()
+    env = api_env("unreachable", 42, BUILD_URL=f"http://127.0.0.1:{port}/job/payments/job/api/42/")
+    env["JENKINS_URL"] = f"http://127.0.0.1:{port}/"
+    started = time.monotonic()
+    draft = adapter.collect(context(env, timeout=2.0, **FLAGS))
+    assert time.monotonic() - started < 2.0
+    assert "could not reach Jenkins at http://127.0.0.1" in caplog.text
+    assert draft.commit_sha == APP_SHA
+
+
+def test_silent_jenkins_never_hangs_past_the_timeout(adapter, caplog):
+    """A server that accepts connections and never answers: bounded by context.timeout."""
+    caplog.set_level(logging.WARNING)
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    port = server.getsockname()[1]
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])  # hold the connection open, say nothing
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        env = api_env("silent", 42, BUILD_URL=f"http://127.0.0.1:{port}/job/payments/job/api/42/")
+        env["JENKINS_URL"] = f"http://127.0.0.1:{port}/"
+        started = time.monotonic()
+        draft = adapter.collect(context(env, timeout=0.5, **FLAGS))
+        elapsed = time.monotonic() - started
+    finally:
+        stop.set()
+        thread.join(2)
+        for conn in held:
+            conn.close()
+        server.close()
+    assert 0.4 <= elapsed < 3.0
+    assert "did not answer within 0.5 s" in caplog.text
+    assert draft.job_id == "payments/api#42"
+
+
+def test_credentials_repr_hides_the_token():
+    from customcd_jenkins.client import credentials_from
+
+    creds = credentials_from({"JENKINS_USER": "jdoe", "JENKINS_API_TOKEN": FAKE_TOKEN})
+    assert creds is not None and FAKE_TOKEN not in repr(creds) and "jdoe" in repr(creds)
+
+
+def test_explain_scrubs_a_token_that_ends_up_in_a_url():
+    import requests
+    from customcd_jenkins.client import Credentials, explain
+
+    creds = Credentials("jdoe", FAKE_TOKEN)
+    exc = requests.ConnectionError(f"failed for https://jdoe:{FAKE_TOKEN}@jenkins.example.com/")
+    text = explain(exc, f"https://jdoe:{FAKE_TOKEN}@jenkins.example.com/job/x/1/", creds, 5)
+    assert (
+        FAKE_TOKEN not in text and "could not reach Jenkins at https://jenkins.example.com" in text
+    )
