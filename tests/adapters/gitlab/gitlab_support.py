@@ -80,3 +80,26 @@ def body_from(adapter: GitLabAdapter, draft: Draft, *, status: Any = None) -> di
 def optionals(draft: Draft) -> dict[str, Any]:
     """The draft's optional fields as key -> value."""
     return {item["key"]: item["value"] for item in draft.optional}
+
+
+#: An access token value that must never appear in any output.
+API_TOKEN = "glpat-SECRETxSECRETxSECRET"
+
+
+def pipeline_env(pipeline_id: int, **overrides: str) -> dict[str, str]:
+    """The variables of the reporting job (``.post`` stage, ``when: always``) in pipeline mode."""
+    env = job_env(
+        CI_PIPELINE_ID=str(pipeline_id),
+        CI_PIPELINE_URL=f"https://gitlab.example.com/acme/shop/web/-/pipelines/{pipeline_id}",
+        CI_JOB_ID=str(pipeline_id * 10 + 9),
+        CI_JOB_NAME="customcd-report",
+        CI_JOB_STAGE=".post",
+        CI_JOB_STATUS="running",
+        CI_JOB_STARTED_AT="2025-11-29T07:16:20Z",
+        CI_ENVIRONMENT_NAME="",
+        CI_ENVIRONMENT_TIER="",
+        CUSTOMCD_GITLAB_MODE="pipeline",
+        CUSTOMCD_GITLAB_TOKEN=API_TOKEN,
+    )
+    env.update(overrides)
+    return env

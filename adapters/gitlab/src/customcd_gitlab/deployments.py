@@ -40,7 +40,9 @@ def job_view(deployment: Mapping[str, Any]) -> dict[str, Any]:
     job.setdefault("created_at", deployment.get("created_at"))
     job.setdefault("finished_at", deployment.get("finished_at"))
     job["status"] = deployment_status(deployment)
-    job["_environment"] = (deployment.get("environment") or {}).get("name")
+    environment = deployment.get("environment") or {}
+    job["_environment"] = environment.get("name")
+    job["_tier"] = environment.get("tier")
     return job
 
 

@@ -195,17 +195,15 @@ def _collect_with_api_token(context: CollectContext, options: GitLabOptions, tok
         pipeline_obj = project.pipelines.get(
             pipeline_id, timeout=deadline.remaining(what), **CALL_OPTIONS
         )
-        pipeline = dict(pipeline_obj.attributes)
-        jobs = _list(pipeline_obj.jobs, deadline, f"listing the jobs of pipeline {pipeline_id}")
-        bridges = (
-            _list(
-                pipeline_obj.bridges,
-                deadline,
-                f"listing the trigger jobs of pipeline {pipeline_id}",
-            )
-            if options.downstream
-            else []
-        )
+    pipeline = dict(pipeline_obj.attributes)
+    what = f"listing the jobs of pipeline {pipeline_id}"
+    with api_errors(what, url, token):
+        jobs = _list(pipeline_obj.jobs, deadline, what)
+    bridges: list[dict[str, Any]] = []
+    if options.downstream:
+        what = f"listing the trigger jobs of pipeline {pipeline_id}"
+        with api_errors(what, url, token):
+            bridges = _list(pipeline_obj.bridges, deadline, what)
     draft = Draft(adapter="gitlab")
     jobs = [job for job in jobs if str(job.get("id")) != own_job]
     downstream, seen = _downstream_jobs(gl, bridges, deadline, url, token, MAX_DOWNSTREAM_DEPTH)
@@ -262,11 +260,9 @@ def fill_from_pipeline(
         env_name = environments.get(int(single.get("id") or 0)) or single.get("_environment")
     elif len(set(environments.values())) == 1 and chosen:
         env_name = next(iter(environments.values()))
-    tier = (
-        env.get("CI_ENVIRONMENT_TIER")
-        if env_name and env_name == env.get("CI_ENVIRONMENT_NAME")
-        else None
-    )
+    tier = single.get("_tier") if single is not None else None
+    if not tier and env_name and env_name == env.get("CI_ENVIRONMENT_NAME"):
+        tier = env.get("CI_ENVIRONMENT_TIER")
     draft.fill(
         job_id=str(single["id"]) if single is not None else str(pipeline_id),
         commit_sha=choose_commit(env, options, draft, pipeline.get("sha")),
