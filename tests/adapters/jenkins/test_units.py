@@ -74,3 +74,21 @@ def test_causes_ignore_empty_lists_and_name_kinds():
         },
     ]
     assert [c.kind for c in causes_of(actions)] == ["user", "other"]
+
+
+def test_a_running_build_with_a_result_so_far_reports_it():
+    from customcd_jenkins.api import draft_from_build
+
+    data = {
+        "number": 5,
+        "building": True,
+        "result": "FAILURE",
+        "timestamp": 1764400000999,
+        "duration": 0,
+        "url": "https://ci.example.com/job/app/5/",
+        "actions": [],
+    }
+    draft = draft_from_build(data, job_name="app")
+    assert (draft.status, draft.job_duration, draft.job_start_time) == ("FAILURE", None, 1764400000)
+    data["result"] = None
+    assert draft_from_build(data, job_name="app").status == "BUILDING"

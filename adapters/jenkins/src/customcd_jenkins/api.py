@@ -27,7 +27,7 @@ from .client import get_json
 from .urls import job_name_from_url, with_slash
 
 if TYPE_CHECKING:
-    from jenkinsapi.jenkins import Jenkins
+    from jenkinsapi.jenkins import Jenkins  # type: ignore[import-untyped]
 
 __all__ = ["BuildTarget", "draft_from_build", "read_build", "user_email"]
 
@@ -90,7 +90,7 @@ def user_email(jenkins: Jenkins, root: str, user_id: str, log: logging.Logger) -
 
 def read_build(jenkins: Jenkins, target: BuildTarget) -> dict[str, Any]:
     """Read the build's data at depth 0 through jenkinsapi's ``Job`` and ``Build`` objects."""
-    from jenkinsapi.build import Build
+    from jenkinsapi.build import Build  # type: ignore[import-untyped]
 
     job = jenkins.get_job_by_url(target.job_url, target.job_name)
     build = Build(target.build_url, target.number, job, depth=0)
@@ -133,12 +133,15 @@ def draft_from_build(
     if data.get("timestamp") is not None:
         draft.job_start_time = parse_epoch_ms(data["timestamp"])
     building = bool(data.get("building"))
+    result = data.get("result")
     if paused:
         draft.status = PAUSED
-    elif building or data.get("result") is None:
+    elif result is None:
         draft.status = BUILDING
     else:
-        draft.status = str(data["result"])
+        # while building, a set result is the result so far (FAILURE after a failed step),
+        # exactly what currentBuild.currentResult gives in a post {} block
+        draft.status = str(result)
     if not building and data.get("duration") is not None:
         # Jenkins' duration is 0 while building; a finished build's is the real one (ms).
         draft.job_duration = int(data["duration"]) / 1000

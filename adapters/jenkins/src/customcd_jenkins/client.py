@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from customcd.repourl import redact_url
 
 if TYPE_CHECKING:
-    from jenkinsapi.jenkins import Jenkins
+    from jenkinsapi.jenkins import Jenkins  # type: ignore[import-untyped]
 
 __all__ = ["Credentials", "JenkinsApiFailure", "connect", "credentials_from", "explain", "get_json"]
 
@@ -65,7 +65,7 @@ def connect(root: str, credentials: Credentials | None, timeout: float) -> Jenki
         username=user,
         password=token,
         lazy=True,
-        timeout=timeout,  # type: ignore[arg-type]
+        timeout=timeout,
         use_crumb=False,
         max_retries=None,
     )

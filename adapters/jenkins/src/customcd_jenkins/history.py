@@ -26,7 +26,7 @@ from .client import connect, credentials_from, explain, get_json
 from .urls import job_url_for, with_slash
 
 if TYPE_CHECKING:
-    from jenkinsapi.jenkins import Jenkins
+    from jenkinsapi.jenkins import Jenkins  # type: ignore[import-untyped]
 
 __all__ = ["BUILD_FIELDS", "LeafJob", "history", "leaf_jobs", "parse_cursor"]
 
@@ -88,7 +88,7 @@ def leaf_jobs(jenkins: Jenkins, root: str, selections: Sequence[str]) -> list[Le
     return found
 
 
-def _pages(jenkins: Jenkins, job: LeafJob, since_ms: int, page: int) -> Iterator[dict[str, Any]]:
+def _pages(jenkins: Jenkins, job: LeafJob, since_ms: int, page: int) -> Iterator[Mapping[str, Any]]:
     """Yield the job's builds newest first, page by page, until one starts before ``since_ms``."""
     start = 0
     while True:
