@@ -256,7 +256,9 @@ def build_from_draft(
     # customcd.toml: [job] for every record, then the first matching route.
     for name, value in config.job_defaults.items():
         setattr(draft, name, value)
-    route = config.route_for(_routing_facts(draft))
+    route_facts = _routing_facts(draft)
+    route_facts.update({k: str(v) for k, v in overrides.items() if k in DRAFT_FIELDS and v is not None})
+    route = config.route_for(route_facts)
     route_optional: list[dict[str, Any]] = []
     if route is not None:
         built.notes.append(f"routing rule #{route.index} matched ({dict(route.match)})")
@@ -268,15 +270,15 @@ def build_from_draft(
 
     # CUSTOMCD_* variables and flags win over everything.
     for name, value in overrides.items():
-        if name in DRAFT_FIELDS:
+        if name in DRAFT_FIELDS and value is not None:
             setattr(draft, name, value)
-    if "start_time_ms" in overrides:
+    if overrides.get("start_time_ms") is not None:
         try:
             draft.job_start_time = parse_epoch_ms(overrides["start_time_ms"])
         except TimeError as exc:
             problems.append(Problem("job_start_time", overrides["start_time_ms"], f"(ms) {exc}"))
             draft.job_start_time = MISSING
-    if "duration_ms" in overrides:
+    if overrides.get("duration_ms") is not None:
         try:
             draft.job_duration = parse_epoch_ms(overrides["duration_ms"])
         except TimeError as exc:
@@ -314,7 +316,8 @@ def build_from_draft(
                     "status",
                     raw_status,
                     "means the job has not finished; pass the final status with --status "
-                    "(in GitLab run customcd in after_script, in Azure with condition: always())",
+                    "(GitLab: run customcd in after_script; Azure DevOps: a step with condition: "
+                    "always(); GitHub Actions: if: always() with --status ${{ job.status }})",
                 )
             )
         elif mapped is None:
@@ -349,9 +352,7 @@ def build_from_draft(
             body["service_id"] = int(value)
     elif "service_id" not in bad_fields:
         facts = ", ".join(
-            f"{k}={v!r}"
-            for k, v in sorted(_routing_facts(draft).items())
-            if k not in {"service_id"}
+            f"{k}={v!r}" for k, v in sorted(route_facts.items()) if k != "service_id"
         )
         problems.append(
             Problem(

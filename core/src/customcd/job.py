@@ -367,10 +367,18 @@ def _lookup(body: Any, loc: tuple[int | str, ...]) -> Any:
 def problems_from(exc: ValidationError, body: Any) -> list[Problem]:
     """Turn pydantic's errors into :class:`Problem` objects, one per field, in body order."""
     problems: dict[str, Problem] = {}
-    for error in exc.errors(include_url=False):
+    errors = exc.errors(include_url=False)
+    deeper = {
+        _loc_to_field(tuple(e["loc"][:-1]))
+        for e in errors
+        if e["loc"] and isinstance(e["loc"][-1], int)
+    }
+    for error in errors:
         loc = tuple(error["loc"])
         field = _loc_to_field(loc)
         kind = error["type"]
+        if field in deeper and isinstance(error.get("input"), list):
+            continue  # a list value: its items' errors say more than "not a scalar"
         if kind == "literal_error" and field.endswith("status"):
             rule = "must be exactly one of 'Succeeded', 'Failed', 'On Hold'"
         elif kind == "literal_error" and field.endswith("type"):

@@ -55,8 +55,8 @@ def parse_retry_after(value: str | None, *, now: float) -> float | None:
     text = value.strip()
     if not text:
         return None
-    if text.isdigit():
-        return float(int(text))
+    if text.isascii() and text.isdigit():
+        return float(min(int(text), 10**9)) if len(text) < 1000 else 1e9
     try:
         when = parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):
@@ -87,5 +87,5 @@ class RetryPolicy:
 
     def backoff(self, attempt: int) -> float:
         """Full jitter: uniform(0, min(cap, base * 2**(attempt-1)))."""
-        ceiling = min(self.cap, self.base * (2 ** max(attempt - 1, 0)))
+        ceiling = min(self.cap, self.base * (2.0 ** min(max(attempt - 1, 0), 60)))
         return max(self.rand(0.0, ceiling), 0.0)

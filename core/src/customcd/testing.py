@@ -14,6 +14,7 @@ Fixtures:
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -110,6 +111,8 @@ def customcd_cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[..
         environ = _clean_environ(env or {})
         environ.setdefault("CUSTOMCD_OUTBOX", str(tmp_path / "cli-outbox.sqlite3"))
         out, err = io.StringIO(), io.StringIO()
+        logger = logging.getLogger("customcd")
+        saved = (list(logger.handlers), logger.level, logger.propagate)
         with monkeypatch.context() as patch:
             patch.setattr(os, "environ", environ)
             patch.chdir(cwd or tmp_path)
@@ -119,6 +122,8 @@ def customcd_cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[..
                     main(list(args))
                 except SystemExit as exc:
                     code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+                finally:
+                    logger.handlers[:], logger.level, logger.propagate = saved
         return CliResult(code, out.getvalue(), err.getvalue())
 
     return run
