@@ -64,6 +64,5 @@ class GitLabAdapter(Adapter):
         return "CI_SERVER_URL"
 
     def annotate(self, level: str, message: str) -> str | None:
-        """GitLab has no annotation syntax; a coloured line stands out in the job log."""
-        colour = "31" if level == "error" else "33"
-        return f"\x1b[{colour};1m{level.upper()}: {message}\x1b[0m"
+        """Return ``None``: GitLab has no log annotation syntax (the plain line is enough)."""
+        return None
