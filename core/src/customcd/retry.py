@@ -56,7 +56,8 @@ def parse_retry_after(value: str | None, *, now: float) -> float | None:
     if not text:
         return None
     if text.isascii() and text.isdigit():
-        return float(min(int(text), 10**9)) if len(text) < 1000 else 1e9
+        # more than 9 digits (over 30 years) is not a wait a server means: garbage
+        return float(int(text)) if len(text) <= 9 else None
     try:
         when = parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):
