@@ -42,7 +42,7 @@ DEMO_CASES: tuple[DemoCase, ...] = (
             "GIT_COMMIT": "9b2d4f6a8c0e1f3a5b7c9d1e2f4a6b8c0d2e4f6a",
             "GIT_URL": "git@github.com:acme/storefront.git",
         },
-        overrides={"status": "FAILURE", "start_time_ms": "1764401800000"},
+        overrides={"status": "FAILURE", "start_time_ms": "1764399700000"},
     ),
     DemoCase(
         title="freestyle post-build shell step with build-user-vars, UNSTABLE",
@@ -59,6 +59,6 @@ DEMO_CASES: tuple[DemoCase, ...] = (
             "BUILD_USER_ID": "jdoe",
             "BUILD_USER_EMAIL": "jane.doe@example.com",
         },
-        overrides={"status": "UNSTABLE", "job_start_time": "1764403600"},
+        overrides={"status": "UNSTABLE", "job_start_time": "1764400180"},
     ),
 )
