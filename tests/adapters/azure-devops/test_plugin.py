@@ -156,3 +156,30 @@ def test_missing_token_is_one_clear_line_without_traceback(customcd_cli):
     assert result.exit_code != 0
     assert "System.AccessToken" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_send_delivers_to_the_receiver_and_says_so(customcd_cli, customcd_env, customcd_receiver):
+    env = base_env(
+        SYSTEM_PIPELINESTARTTIME="2025-11-29 07:06:40+00:00",
+        CUSTOMCD_SERVICE_ID="7",
+        **customcd_env,
+    )
+    result = customcd_cli(["send", "--duration", "120"], env=env)
+    assert result.exit_code == 0
+    assert "customcd: delivered job '20931'" in result.stderr
+    assert "##vso[" not in result.stderr  # annotations only for warnings and errors
+
+
+def test_undelivered_record_is_a_warning_annotation(customcd_cli, tmp_path):
+    env = base_env(
+        SYSTEM_PIPELINESTARTTIME="2025-11-29 07:06:40+00:00",
+        CUSTOMCD_SERVICE_ID="7",
+        CUSTOMCD_URL="http://127.0.0.1:9",
+        CUSTOMCD_COMPANY_ID="1",
+        CUSTOMCD_TOKEN="test-token-0123456789",
+        CUSTOMCD_DEADLINE="1",
+        CUSTOMCD_OUTBOX=str(tmp_path / "outbox.sqlite3"),
+    )
+    result = customcd_cli(["send", "--duration", "120"], env=env)
+    assert result.exit_code == 0  # a metrics step never breaks the pipeline
+    assert "##vso[task.logissue type=warning]job '20931' NOT delivered yet" in result.stderr

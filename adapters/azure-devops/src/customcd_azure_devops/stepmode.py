@@ -32,8 +32,8 @@ NAME = "azure-devops"
 _START_OVERRIDES = ("job_start_time", "start_time_ms")
 
 _NO_CREDENTIAL_ADVICE = (
-    "Azure Pipelines has no start-time variable and no token is available to read the start "
-    "from the REST API: map the job token in this step (env: SYSTEM_ACCESSTOKEN: "
+    "customcd cannot tell when this run started: there is no token to read it from the REST API "
+    "and no SYSTEM_PIPELINESTARTTIME; map the job token in this step (env: SYSTEM_ACCESSTOKEN: "
     "$(System.AccessToken)), set AZURE_DEVOPS_PAT, or pass --start-time"
 )
 

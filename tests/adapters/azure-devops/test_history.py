@@ -1,0 +1,144 @@
+"""History for backfill: builds in a window (paginated), approvals, repositories, environments."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from azdo_samples import COLLECTION, REPO_ID, SECRET, mapped
+from customcd.adapter import AdapterError, HistoryQuery
+from customcd.times import to_epoch
+
+SINCE = 1764374400  # 2025-11-29T00:00:00Z
+NOON = 1764417600  # 2025-11-29T12:00:00Z
+
+
+def query(**kwargs) -> HistoryQuery:
+    kwargs.setdefault("since", SINCE)
+    kwargs.setdefault("server", COLLECTION)
+    kwargs.setdefault("env", {"AZURE_DEVOPS_PAT": SECRET})
+    kwargs.setdefault("timeout", 5.0)
+    selection = {"project": "Fabrikam Web", **kwargs.pop("selection", {})}
+    return HistoryQuery(selection=selection, **kwargs)
+
+
+@pytest.mark.vcr("builds_history_paginated.yaml")
+def test_builds_follow_the_continuation_token_and_skip_running_ones(adapter):
+    q = query(until=NOON, selection={"definition": (12, 14)}, options={"page_size": 2})
+    drafts = list(adapter.history(q))
+    assert [d.job_id for d in drafts] == ["20931", "20932", "20933", "20936"]  # 20937 still runs
+    assert [mapped(d.status) for d in drafts] == ["Succeeded", "Succeeded", "Failed", "Failed"]
+    assert [d.status for d in drafts][:2] == ["succeeded", "partiallySucceeded"]
+    assert drafts[0].cursor == "build:1764400000:20931"
+    assert all(to_epoch(d.job_start_time) >= SINCE for d in drafts)
+    assert drafts[0].job_duration == 442
+    optional = {item["key"]: item["value"] for item in drafts[0].optional}
+    assert optional["url"].endswith("_build/results?buildId=20931")
+    assert optional["pipeline"] == "fabrikam-web-ci"
+
+
+@pytest.mark.vcr("builds_history_paginated.yaml")
+def test_history_is_lazy_one_page_at_a_time(adapter, vcr):
+    q = query(until=NOON, selection={"definition": [12, 14]}, options={"page_size": 2})
+    items = adapter.history(q)
+    assert vcr.play_count == 0  # nothing is requested before the first item is wanted
+    assert [next(items).job_id, next(items).job_id] == ["20931", "20932"]
+    assert vcr.play_count == 1  # page 2 not fetched yet
+    assert next(items).job_id == "20933"
+    assert vcr.play_count == 2
+    items.close()
+
+
+def _build(build_id, start, status="completed", result="succeeded"):
+    return {
+        "id": build_id,
+        "status": status,
+        "result": result,
+        "startTime": start,
+        "finishTime": "2025-11-29T09:00:00Z",
+        "sourceVersion": "a" * 40,
+        "repository": {"id": REPO_ID, "name": "fabrikam-web"},
+    }
+
+
+def test_resume_moves_min_time_and_skips_the_cursor_item(adapter, monkeypatch):
+    from customcd_azure_devops import api
+
+    seen = {}
+
+    def fake_list_builds(client, project, **kwargs):
+        seen.update(kwargs)
+        page = [
+            _build(20932, "2025-11-29T07:50:09.5527431Z"),  # the cursor's item: done
+            _build(20930, "2025-11-29T07:50:09.9Z"),  # same second, other id: kept (ledger dedups)
+            _build(20933, "2025-11-29T08:02:18.8861203Z"),
+        ]
+        return iter([(page, None)])
+
+    monkeypatch.setattr(api, "list_builds", fake_list_builds)
+    drafts = list(adapter.history(query(resume_from="build:1764402609:20932")))
+    assert seen["min_time"] == "2025-11-29T07:50:09Z"
+    assert [d.job_id for d in drafts] == ["20930", "20933"]
+    assert drafts[-1].cursor == "build:1764403338:20933"
+
+
+@pytest.mark.vcr("build_waiting_for_approval.yaml")
+def test_run_waiting_on_an_approval_is_on_hold_when_asked(adapter):
+    q = query(since=1764408600, until=NOON, selection={"definition": [14]}, include_on_hold=True)
+    (draft,) = list(adapter.history(q))
+    assert draft.job_id == "20940"
+    assert draft.status == "waitingForApproval" and mapped(draft.status) == "On Hold"
+    assert draft.job_duration is None  # now - start, computed by the builder
+    assert draft.cursor is None  # not a finished item: a resumed backfill looks again
+    optional = {item["key"]: item["value"] for item in draft.optional}
+    assert optional["stage"] == "Deploy to production"
+
+
+@pytest.mark.vcr("build_waiting_for_approval.yaml")
+def test_run_waiting_on_an_approval_is_skipped_by_default(adapter, vcr):
+    q = query(since=1764408600, until=NOON, selection={"definition": [14]})
+    assert list(adapter.history(q)) == []
+    assert vcr.play_count == 1  # the timeline is only read when on-hold items are wanted
+
+
+@pytest.mark.vcr("builds_history_repository.yaml")
+def test_builds_of_a_repository_by_name(adapter):
+    q = query(selection={"repository": "fabrikam-web"})
+    (draft,) = list(adapter.history(q))
+    assert draft.repo_id == REPO_ID
+    assert draft.job_id == "20931"
+
+
+@pytest.mark.vcr("environment_deployments.yaml")
+def test_environment_deployment_records(adapter, caplog):
+    caplog.set_level(logging.WARNING)
+    q = query(until=NOON, selection={"environment": ("production",)}, options={"page_size": 2})
+    drafts = list(adapter.history(q))
+    # 4131 still runs; 4102's run was deleted by retention (404); 3950 is before the window
+    assert [d.cursor for d in drafts] == ["deployment:3:4127", "deployment:3:4119"]
+    assert [d.job_id for d in drafts] == ["20952", "20948"]
+    assert [mapped(d.status) for d in drafts] == ["Succeeded", "Failed"]
+    assert drafts[0].job_duration == 278
+    assert len(drafts[0].commit_sha) == 40
+    optional = {item["key"]: item["value"] for item in drafts[0].optional}
+    assert optional["environment"] == "production"
+    assert optional["stage"] == "Deploy_Prod"
+    assert optional["job"] == "DeployWeb"
+    assert "no longer exists" in caplog.text
+
+
+def test_history_needs_a_token(adapter):
+    with pytest.raises(AdapterError, match="AZURE_DEVOPS_PAT"):
+        list(adapter.history(query(env={})))
+
+
+def test_history_needs_a_project(adapter):
+    q = HistoryQuery(since=SINCE, server=COLLECTION, env={"AZURE_DEVOPS_PAT": SECRET})
+    with pytest.raises(AdapterError, match="--project"):
+        list(adapter.history(q))
+
+
+def test_history_needs_a_collection(adapter):
+    q = query(server=None)
+    with pytest.raises(AdapterError, match="SYSTEM_COLLECTIONURI"):
+        list(adapter.history(q))
