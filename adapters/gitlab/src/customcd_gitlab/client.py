@@ -7,7 +7,7 @@ so detection and job mode stay fast.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -114,14 +114,14 @@ class Deadline:
     :param clock: a monotonic clock (replaceable in tests).
     """
 
-    def __init__(self, seconds: float, clock: Any = time.monotonic) -> None:
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._seconds = seconds
-        self._end = clock() + seconds
+        self._end: float = clock() + seconds
 
     def remaining(self, what: str) -> float:
         """Seconds left for the next call; raises a clear error when the budget is spent."""
-        left = self._end - self._clock()
+        left: float = self._end - self._clock()
         if left <= 0:
             raise GitLabApiError(
                 f"the GitLab API did not answer within {self._seconds:g} s "
