@@ -257,7 +257,9 @@ def build_from_draft(
     for name, value in config.job_defaults.items():
         setattr(draft, name, value)
     route_facts = _routing_facts(draft)
-    route_facts.update({k: str(v) for k, v in overrides.items() if k in DRAFT_FIELDS and v is not None})
+    route_facts.update(
+        {k: str(v) for k, v in overrides.items() if k in DRAFT_FIELDS and v is not None}
+    )
     route = config.route_for(route_facts)
     route_optional: list[dict[str, Any]] = []
     if route is not None:
@@ -351,9 +353,7 @@ def build_from_draft(
         if isinstance(value, str) and re.fullmatch(r"\s*\d+\s*", value):
             body["service_id"] = int(value)
     elif "service_id" not in bad_fields:
-        facts = ", ".join(
-            f"{k}={v!r}" for k, v in sorted(route_facts.items()) if k != "service_id"
-        )
+        facts = ", ".join(f"{k}={v!r}" for k, v in sorted(route_facts.items()) if k != "service_id")
         problems.append(
             Problem(
                 "service_id",

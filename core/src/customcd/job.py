@@ -314,13 +314,22 @@ class Job(BaseModel):
 
     @property
     def idempotency_key(self) -> str:
-        """A key derived from the record's identity: service, job id, commit and start time."""
-        return idempotency_key(self.service_id, self.job_id, self.commit_sha, self.job_start_time)
+        """A key derived from the record's identity: service, job id, commit, start time, status.
+
+        The status is part of it so that a job reported ``On Hold`` (waiting for an approval) and
+        later reported with its final status sends both records, while every re-send of one
+        record carries the same key.
+        """
+        return idempotency_key(
+            self.service_id, self.job_id, self.commit_sha, self.job_start_time, self.status
+        )
 
 
-def idempotency_key(service_id: int, job_id: str, commit_sha: str, start: int) -> str:
+def idempotency_key(
+    service_id: int, job_id: str, commit_sha: str, start: int, status: str = ""
+) -> str:
     """The ``Idempotency-Key`` of a record: the same for every attempt, replay and backfill."""
-    identity = f"{service_id}\x1f{job_id}\x1f{commit_sha}\x1f{start}"
+    identity = f"{service_id}\x1f{job_id}\x1f{commit_sha}\x1f{start}\x1f{status}"
     return "customcd-" + hashlib.sha256(identity.encode()).hexdigest()[:40]
 
 

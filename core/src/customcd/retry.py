@@ -52,7 +52,7 @@ def parse_retry_after(value: str | None, *, now: float) -> float | None:
     """
     if value is None:
         return None
-    text = value.strip()
+    text = value.strip(" \t")  # HTTP optional whitespace only
     if not text:
         return None
     if text.isascii() and text.isdigit():
