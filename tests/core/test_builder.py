@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import ClassVar
 
 import pytest
-
 from customcd.adapter import NOT_FINAL, SKIP, Adapter
 from customcd.builder import build_from_draft, build_job_from_environment, parse_optional_args
 from customcd.config import Config, Route

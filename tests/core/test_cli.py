@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from customcd.testing import TEST_TOKEN
 
 SHA = "a2e7da86cc392417b0d9f605b28038aae80b002f"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from customcd.config import load_config
 from customcd.problems import ConfigurationError
 from customcd.transport import Endpoint

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from customcd.job import Job
 from customcd.problems import InvalidRecord
 
