@@ -290,7 +290,7 @@ def test_hook_customcd_enrich(tmp_path, customcd_receiver):
             draft.add_optional("team", "payments")
             draft.fill(triggered_by="bot@example.com", job_id="ignored-because-flag-wins")
 
-    result, _ = _send([("enrich", Enrich())], tmp_path, customcd_receiver)
+    _send([("enrich", Enrich())], tmp_path, customcd_receiver)
     body = customcd_receiver.accepted[0]
     assert body["triggered_by"] == "bot@example.com" and body["job_id"] == "9"
     assert body["optional"] == [{"key": "team", "value": "payments", "type": "string"}]
