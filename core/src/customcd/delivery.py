@@ -80,6 +80,9 @@ class Sender:
     :param policy: the retry policy.
     :param clock: the clock (injectable).
     :param client: an httpx client (default: one made by :func:`~customcd.transport.make_client`).
+    :param per_record: give each record its own deadline (backfill) instead of one for the run.
+        A ``Retry-After`` seen by any record pauses every record of this sender (rate limits are
+        the server's, not one request's).
     """
 
     def __init__(
@@ -92,6 +95,7 @@ class Sender:
         client: Any = None,
         ca_bundle: str | None = None,
         ca_dir: str | None = None,
+        per_record: bool = False,
     ) -> None:
         self.endpoint = endpoint
         self._token = token
@@ -100,6 +104,9 @@ class Sender:
         self._client = client
         self._ca = (ca_bundle, ca_dir)
         self._started = self.clock.monotonic()
+        self.per_record = per_record
+        self._pause_until = 0.0
+        self._pause_lock = threading.Lock()
 
     @property
     def client(self) -> Any:
@@ -118,9 +125,18 @@ class Sender:
         if self._client is not None:
             self._client.close()
 
-    def remaining(self) -> float:
-        """Seconds left of this run's deadline."""
-        return self.policy.deadline - (self.clock.monotonic() - self._started)
+    def remaining(self, started: float | None = None) -> float:
+        """Seconds left of the deadline that began at ``started`` (default: the run's start)."""
+        begin = self._started if started is None else started
+        return self.policy.deadline - (self.clock.monotonic() - begin)
+
+    def _pause(self, seconds: float) -> None:
+        with self._pause_lock:
+            self._pause_until = max(self._pause_until, self.clock.monotonic() + seconds)
+
+    def _paused_for(self) -> float:
+        with self._pause_lock:
+            return max(self._pause_until - self.clock.monotonic(), 0.0)
 
     def _headers(self, key: str) -> dict[str, str]:
         headers = {
@@ -176,8 +192,19 @@ class Sender:
         """Post one body until it is delivered, permanently refused, or the deadline is near."""
         attempts = 0
         last = AttemptResult(None, "deadline reached before the first attempt")
+        started = self.clock.monotonic() if self.per_record else self._started
         while attempts < self.policy.max_attempts:
-            budget = self.remaining()
+            paused = self._paused_for()
+            if paused:
+                if paused >= self.remaining(started) - 0.05:
+                    last = AttemptResult(
+                        last.status,
+                        f"server asked to wait {paused:.0f}s "
+                        f"(Retry-After), past the deadline; {last.reason}",
+                    )
+                    break
+                self.clock.sleep(paused)
+            budget = self.remaining(started)
             if budget <= 0.05:
                 break
             attempts += 1
@@ -197,7 +224,9 @@ class Sender:
             hinted = parse_retry_after(last.retry_after, now=self.clock.time())
             if hinted is not None:
                 wait = max(wait, hinted)
-            if attempts >= self.policy.max_attempts or wait >= self.remaining() - 0.05:
+                if self.per_record:
+                    self._pause(hinted)
+            if attempts >= self.policy.max_attempts or wait >= self.remaining(started) - 0.05:
                 break
             log.info("attempt %d: %s; retrying in %.1fs", attempts, last.reason, wait)
             self.clock.sleep(wait)

@@ -9,13 +9,14 @@ from __future__ import annotations
 import ipaddress
 import logging
 import ssl
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 from .problems import ConfigurationError
 
-__all__ = ["Endpoint", "make_client", "quiet_http_loggers"]
+__all__ = ["Endpoint", "make_client", "quiet_http_loggers", "warn_if_cleartext"]
 
 
 def _is_loopback(host: str) -> bool:
@@ -152,3 +153,26 @@ def make_client(
         headers={"User-Agent": "customcd"},
         **extra,
     )
+
+
+def warn_if_cleartext(server: str, env: Mapping[str, str]) -> None:
+    """Warn when CI credentials would travel over plain http:// to a non-loopback server.
+
+    A plain ``http://`` CI server on a private network is allowed (many Jenkins servers are).
+    """
+    parts = urlsplit(server)
+    if parts.scheme != "http" or _is_loopback(parts.hostname or ""):
+        return
+    credentials = (
+        "JENKINS_API_TOKEN",
+        "CUSTOMCD_GITLAB_TOKEN",
+        "GITLAB_TOKEN",
+        "AZURE_DEVOPS_PAT",
+        "SYSTEM_ACCESSTOKEN",
+        "GITHUB_TOKEN",
+    )
+    if any(env.get(name) for name in credentials):
+        logging.getLogger("customcd").warning(
+            "the CI server %s is plain http://: its credentials cross the network unencrypted",
+            server,
+        )
