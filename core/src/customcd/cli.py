@@ -783,6 +783,9 @@ def backfill() -> None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI; turn usage errors into the documented codes."""
     args = sys.argv[1:] if argv is None else argv
+    # customcd's models need no pydantic plugins; skipping their discovery saves an
+    # entry-point scan of every installed distribution (issue 9)
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     try:
         cli.main(args=args, prog_name="customcd", standalone_mode=False)
     except click.exceptions.Exit as exc:

@@ -9,20 +9,21 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .adapter import Adapter
 from .builder import Built, build_job_from_environment
 from .config import Config
-from .delivery import Dispatcher, Sender
 from .job import Job
-from .outbox import Outbox, OutboxUnavailable
 from .outcome import Outcome
 from .plugins import Plugins
 from .problems import ConfigurationError, InvalidRecord
 from .report import Reporter
-from .retry import Clock, RetryPolicy, SystemClock
-from .transport import Endpoint
+
+if TYPE_CHECKING:
+    from .delivery import Dispatcher
+    from .outbox import Outbox
+    from .retry import Clock, RetryPolicy
 
 __all__ = ["RunResult", "apply_before_send", "open_outbox", "run_send"]
 
@@ -70,6 +71,8 @@ def apply_before_send(plugins: Plugins, job: Job, *, now: float) -> tuple[Job, s
 
 def open_outbox(config: Config, reporter: Reporter) -> Outbox | None:
     """Open the outbox, or say clearly why it cannot be used and go on without it."""
+    from .outbox import Outbox, OutboxUnavailable
+
     try:
         return Outbox(config.outbox_path)
     except OutboxUnavailable as exc:
@@ -97,6 +100,11 @@ def run_send(
     :raises InvalidRecord: the record breaks the contract (nothing was stored or sent).
     :raises ConfigurationError: the adapter choice or configuration is wrong.
     """
+    from .delivery import Dispatcher, Sender
+    from .outbox import OutboxUnavailable
+    from .retry import RetryPolicy, SystemClock
+    from .transport import Endpoint
+
     clock = clock or SystemClock()
     now = time.time() if now is None else now
     built = build_job_from_environment(

@@ -6,15 +6,16 @@ Only this module builds the httpx client; it never logs headers, and the token l
 
 from __future__ import annotations
 
-import ipaddress
 import logging
-import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from .problems import ConfigurationError
+
+if TYPE_CHECKING:
+    import ssl
 
 __all__ = ["Endpoint", "make_client", "quiet_http_loggers", "warn_if_cleartext"]
 
@@ -22,6 +23,8 @@ __all__ = ["Endpoint", "make_client", "quiet_http_loggers", "warn_if_cleartext"]
 def _is_loopback(host: str) -> bool:
     if host == "localhost" or host.endswith(".localhost"):
         return True
+    import ipaddress
+
     try:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
@@ -124,6 +127,8 @@ def ssl_context(ca_bundle: str | None, ca_dir: str | None) -> ssl.SSLContext | b
     """
     if not ca_bundle and not ca_dir:
         return True
+    import ssl
+
     try:
         return ssl.create_default_context(cafile=ca_bundle or None, capath=ca_dir or None)
     except (OSError, ssl.SSLError) as exc:
@@ -141,10 +146,18 @@ def make_client(
     **extra: Any,
 ) -> Any:
     """An httpx client that verifies TLS, honours proxy variables and never follows redirects."""
+    import ssl
+
     import httpx
 
     quiet_http_loggers()
-    verify: Any = ssl_context(ca_bundle, ca_dir) if endpoint.is_https else True
+    # plain http (loopback): no TLS ever happens on this client, so do not parse the CA bundle;
+    # an empty context would refuse any certificate (fails closed)
+    verify: Any = (
+        ssl_context(ca_bundle, ca_dir)
+        if endpoint.is_https
+        else ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    )
     return httpx.Client(
         verify=verify,
         follow_redirects=False,
