@@ -417,12 +417,22 @@ def build_job_from_environment(
     else:
         draft = Draft()
     plugins.enrich(draft=draft, context=context)
-    return build_from_draft(
-        draft,
-        config=config,
-        overrides=overrides,
-        user_optional=user_optional,
-        adapter=adapter,
-        now=now,
-        problems=problems,
-    )
+    try:
+        return build_from_draft(
+            draft,
+            config=config,
+            overrides=overrides,
+            user_optional=user_optional,
+            adapter=adapter,
+            now=now,
+            problems=problems,
+        )
+    except InvalidRecord as exc:
+        if adapter is None and config.adapter.lower() != "none":
+            installed = ", ".join(plugins.adapters()) or "none"
+            raise InvalidRecord(
+                exc.problems,
+                hint=f"no CI was detected (installed adapters: {installed}); give the fields by "
+                "flag, or choose an adapter with --adapter NAME",
+            ) from None
+        raise

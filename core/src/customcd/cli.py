@@ -405,7 +405,13 @@ def plugins(as_json: bool) -> None:
 
 @cli.group()
 def outbox() -> None:
-    """Inspect and re-send kept records (pending and rejected)."""
+    """Inspect and re-send kept records (pending and rejected).
+
+    \b
+    Examples:
+      customcd outbox list
+      customcd outbox flush
+    """
 
 
 @outbox.command("list")
@@ -822,10 +828,11 @@ def main(argv: list[str] | None = None) -> None:
             "(please report it; CUSTOMCD_DEBUG=1 shows the traceback)",
             err=True,
         )
-        strict = "--strict" in args or os.environ.get("CUSTOMCD_STRICT", "").lower() in {
-            "1",
-            "true",
-        }
+        strict = (
+            "--strict" in args
+            or "--dry-run" in args
+            or os.environ.get("CUSTOMCD_STRICT", "").lower() in {"1", "true", "yes", "on"}
+        )
         sys.exit(EXIT["internal"] if strict or args[:1] != ["send"] else 0)
     sys.exit(0)
 

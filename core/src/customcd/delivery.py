@@ -38,6 +38,8 @@ class AttemptResult:
     reason: str
     retry_after: str | None = None
     location: str | None = None
+    #: retrying cannot help within this run (e.g. the server's certificate is not trusted)
+    fatal: bool = False
 
 
 @dataclass(frozen=True)
@@ -161,7 +163,16 @@ class Sender:
         except httpx.TimeoutException:
             return AttemptResult(None, f"timed out after {timeout:.1f}s")
         except httpx.HTTPError as exc:
-            return AttemptResult(None, _scrub(f"{type(exc).__name__}: {exc}", self._token))
+            text = _scrub(f"{type(exc).__name__}: {exc}", self._token)
+            if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
+                return AttemptResult(
+                    None,
+                    "TLS certificate verification failed: the server's certificate is not "
+                    "trusted; give its CA with --ca-bundle (or SSL_CERT_FILE) — see "
+                    "docs/troubleshooting.md",
+                    fatal=True,
+                )
+            return AttemptResult(None, text)
         text = response.text[:2000]
         return AttemptResult(
             response.status_code,
@@ -210,6 +221,8 @@ class Sender:
             attempts += 1
             last = self._attempt_within(key, payload, budget)
             status = last.status
+            if last.fatal:
+                break
             if status is not None and 200 <= status < 300:
                 return SendResult("delivered", status, last.reason, attempts)
             if status is not None and status not in RETRYABLE_STATUSES:

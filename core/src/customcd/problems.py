@@ -76,12 +76,18 @@ class InvalidRecord(CustomcdError):
 
     exit_code = 65
 
-    def __init__(self, problems: Sequence[Problem], *, what: str = "record") -> None:
+    def __init__(
+        self, problems: Sequence[Problem], *, what: str = "record", hint: str = ""
+    ) -> None:
         self.problems = tuple(problems)
+        self.hint = hint
         lines = "\n".join(f"  - {p}" for p in self.problems)
         count = len(self.problems)
         noun = "problem" if count == 1 else "problems"
-        super().__init__(f"invalid {what} ({count} {noun}):\n{lines}", docs="contract.md")
+        text = f"invalid {what} ({count} {noun}):\n{lines}"
+        if hint:
+            text += f"\n  ({hint})"
+        super().__init__(text, docs="contract.md")
 
     @classmethod
     def merge(cls, errors: Iterable[InvalidRecord]) -> InvalidRecord:
