@@ -181,7 +181,7 @@ def test_twenty_values_pass_twenty_one_fail():
     ("entry", "field", "rule"),
     [
         ({"key": "a", "value": True, "type": "integer"}, "optional[0].value", "boolean"),
-        ({"key": "a", "value": [1, False], "type": "integer"}, "optional[0].value[1]", "boolean"),
+        ({"key": "a", "value": [1, False], "type": "integer"}, "optional[0].value", "boolean"),
         ({"key": "a", "value": "x", "type": "integer"}, "optional[0].value", "whole number"),
         ({"key": "a", "value": 1.5, "type": "duration"}, "optional[0].value", "whole number"),
         ({"key": "a", "value": -5, "type": "duration"}, "optional[0].value", "negative"),

@@ -21,7 +21,7 @@ from .job import BASE_FIELDS, MAX_OPTIONAL_FIELDS, OPTIONAL_TYPES, Job
 from .plugins import Plugins
 from .problems import MISSING, ConfigurationError, InvalidRecord, Problem
 from .settings import FIELD_INPUTS
-from .status import StatusMapper
+from .status import StatusMapper, canonical_status
 from .times import TimeError, parse_duration, parse_epoch_ms, to_epoch
 
 __all__ = [
@@ -35,11 +35,12 @@ __all__ = [
 
 log = logging.getLogger("customcd")
 
+_FIELD_SET = frozenset(DRAFT_FIELDS)
 #: Pseudo-fields accepted as overrides besides the wire fields.
 _EXTRA_INPUTS = ("start_time_ms", "duration_ms")
 
 
-@dataclass
+@dataclass(slots=True)
 class Built:
     """The result of building one record.
 
@@ -213,6 +214,8 @@ def _merge_optional(
     user: list[dict[str, Any]], plugin: list[dict[str, Any]], warnings: list[str]
 ) -> list[dict[str, Any]]:
     """User entries win by key; plugin entries beyond the limit of 20 are dropped, named."""
+    if not plugin:
+        return user
     user_keys = {str(item.get("key")) for item in user}
     kept_plugin = [item for item in plugin if str(item.get("key")) not in user_keys]
     room = max(MAX_OPTIONAL_FIELDS - len(user), 0)
@@ -227,9 +230,11 @@ def _merge_optional(
     return [*user, *kept_plugin]
 
 
-def _routing_facts(draft: Draft) -> dict[str, str]:
+def _routing_facts(draft: Draft, overrides: Mapping[str, Any]) -> dict[str, str]:
+    """What routing rules match on: the draft's fields and facts, then the user's values."""
     facts = {name: str(value) for name, value in draft.fields().items()}
     facts.update(draft.facts)
+    facts.update({k: str(v) for k, v in overrides.items() if k in _FIELD_SET and v is not None})
     if draft.adapter:
         facts.setdefault("ci", draft.adapter)
         facts.setdefault("adapter", draft.adapter)
@@ -250,111 +255,149 @@ def build_from_draft(
 
     :raises InvalidRecord: with every problem of the record.
     """
-    problems = list(problems)
+    found = list(problems)
     built = Built(job=None, draft=draft, adapter=draft.adapter, notes=list(draft.notes))
-
-    # customcd.toml: [job] for every record, then the first matching route.
-    for name, value in config.job_defaults.items():
-        setattr(draft, name, value)
-    route_facts = _routing_facts(draft)
-    route_facts.update(
-        {k: str(v) for k, v in overrides.items() if k in DRAFT_FIELDS and v is not None}
-    )
-    route = config.route_for(route_facts)
-    route_optional: list[dict[str, Any]] = []
-    if route is not None:
-        built.notes.append(f"routing rule #{route.index} matched ({dict(route.match)})")
-        if route.service_id is not None:
-            draft.service_id = route.service_id
-        if route.job_type is not None:
-            draft.job_type = route.job_type
-        route_optional = _config_optional(route.optional)
-
-    # CUSTOMCD_* variables and flags win over everything.
-    for name, value in overrides.items():
-        if name in DRAFT_FIELDS and value is not None:
-            setattr(draft, name, value)
-    if overrides.get("start_time_ms") is not None:
-        try:
-            draft.job_start_time = parse_epoch_ms(overrides["start_time_ms"])
-        except TimeError as exc:
-            problems.append(Problem("job_start_time", overrides["start_time_ms"], f"(ms) {exc}"))
-            draft.job_start_time = MISSING
-    if overrides.get("duration_ms") is not None:
-        try:
-            draft.job_duration = parse_epoch_ms(overrides["duration_ms"])
-        except TimeError as exc:
-            problems.append(Problem("job_duration", overrides["duration_ms"], f"(ms) {exc}"))
-            draft.job_duration = MISSING
-
+    route_optional = _apply_config(draft, config, overrides, built)
+    _apply_overrides(draft, overrides, found)
     if draft.skip:
         built.skip = draft.skip
         return built
+    body = _raw_body(draft)
+    skip = _convert_status(body, config, adapter, found)
+    if skip:
+        built.skip = skip
+        return built
+    _convert_times(body, now, found, built)
+    _convert_service(body, draft, overrides, found)
+    for name in _TEXT_FIELDS:
+        value = body.get(name)
+        if isinstance(value, int) and not isinstance(value, bool):
+            body[name] = str(value)  # CIs give project ids as numbers; the wire wants text
+    optional = _optional_fields(config, route_optional, user_optional, draft, built.warnings)
+    if optional:
+        body["optional"] = optional
+    try:
+        built.job = Job.from_body(body, now=now)
+    except InvalidRecord as exc:
+        known = {p.field for p in found}
+        found.extend(p for p in exc.problems if p.field not in known)
+    if found:
+        raise InvalidRecord(found)
+    return built
 
+
+#: Fields sent as text that CIs sometimes give as numbers.
+_TEXT_FIELDS = ("job_id", "repo_id", "repo_name", "triggered_by", "job_type")
+
+
+def _apply_config(
+    draft: Draft, config: Config, overrides: Mapping[str, Any], built: Built
+) -> list[dict[str, Any]]:
+    """``[job]`` values, then the first matching ``[[route]]``; returns the route's optionals."""
+    for name, value in config.job_defaults.items():
+        setattr(draft, name, value)
+    if not config.routes:
+        return []
+    route = config.route_for(_routing_facts(draft, overrides))
+    if route is None:
+        return []
+    built.notes.append(f"routing rule #{route.index} matched ({dict(route.match)})")
+    if route.service_id is not None:
+        draft.service_id = route.service_id
+    if route.job_type is not None:
+        draft.job_type = route.job_type
+    return _config_optional(route.optional)
+
+
+def _apply_overrides(draft: Draft, overrides: Mapping[str, Any], found: list[Problem]) -> None:
+    """``CUSTOMCD_*`` variables and flags win over everything (``*_ms`` inputs converted)."""
+    for name, value in overrides.items():
+        if value is not None and name in _FIELD_SET:
+            setattr(draft, name, value)
+    for pseudo, name in (("start_time_ms", "job_start_time"), ("duration_ms", "job_duration")):
+        raw = overrides.get(pseudo)
+        if raw is None:
+            continue
+        try:
+            setattr(draft, name, parse_epoch_ms(raw))
+        except TimeError as exc:
+            found.append(Problem(name, raw, f"(ms) {exc}"))
+            setattr(draft, name, MISSING)
+
+
+def _raw_body(draft: Draft) -> dict[str, Any]:
+    """The draft's base fields that are set (blank text counts as unset)."""
+    fields = vars(draft)
     body: dict[str, Any] = {}
-    for name in BASE_FIELDS:
-        value = getattr(draft, name)
-        if (
-            value is not None
-            and value is not MISSING
-            and not (isinstance(value, str) and not value.strip())
-        ):
-            body[name] = value
-    bad_fields = {p.field for p in problems}
+    for name in BASE_FIELDS:  # contract order
+        value = fields[name]
+        if value is None or value is MISSING or (type(value) is str and not value.strip()):
+            continue
+        body[name] = value
+    return body
 
-    # status
-    mapper = StatusMapper(
-        config.status_map, adapter.status_map if adapter else {}, adapter.title if adapter else ""
-    )
-    if "status" in body:
-        raw_status = str(body["status"])
-        mapped = mapper.map(raw_status)
-        if mapped == SKIP:
-            built.skip = f"status {raw_status!r} produces no record"
-            return built
-        if mapped == NOT_FINAL:
-            problems.append(
-                Problem(
-                    "status",
-                    raw_status,
-                    "means the job has not finished; pass the final status with --status "
-                    "(GitLab: run customcd in after_script; Azure DevOps: a step with condition: "
-                    "always(); GitHub Actions: if: always() with --status ${{ job.status }})",
-                )
-            )
-        elif mapped is None:
-            known = ", ".join(mapper.known())
-            problems.append(
-                Problem("status", raw_status, f"is not a known status (known: {known})")
-            )
-        else:
-            body["status"] = mapped
 
-    # times
+def _convert_status(
+    body: dict[str, Any], config: Config, adapter: Adapter | None, found: list[Problem]
+) -> str | None:
+    """Map the status in place; return a skip reason when the status produces no record."""
+    if "status" not in body:
+        return None
+    raw = str(body["status"])
+    mapper = StatusMapper(config.status_map, adapter.status_map if adapter else {})
+    mapped = mapper.map(raw) if mapper.user or mapper.adapter else canonical_status(raw)
+    if mapped == SKIP:
+        return f"status {raw!r} produces no record"
+    if mapped == NOT_FINAL:
+        found.append(Problem("status", raw, _NOT_FINAL_RULE))
+    elif mapped is None:
+        found.append(
+            Problem("status", raw, f"is not a known status (known: {', '.join(mapper.known())})")
+        )
+    else:
+        body["status"] = mapped
+    return None
+
+
+_NOT_FINAL_RULE = (
+    "means the job has not finished; pass the final status with --status (GitLab: run customcd "
+    "in after_script; Azure DevOps: a step with condition: always(); GitHub Actions: "
+    "if: always() with --status ${{ job.status }})"
+)
+
+
+def _convert_times(body: dict[str, Any], now: float, found: list[Problem], built: Built) -> None:
+    """Start time to epoch seconds; duration to whole seconds, or now - start when not given."""
     start: int | None = None
     if "job_start_time" in body:
         try:
-            start = to_epoch(body["job_start_time"])
-            body["job_start_time"] = start
+            start = body["job_start_time"] = to_epoch(body["job_start_time"])
         except TimeError as exc:
-            problems.append(Problem("job_start_time", body["job_start_time"], str(exc)))
+            found.append(Problem("job_start_time", body["job_start_time"], str(exc)))
     if "job_duration" in body:
         try:
             body["job_duration"] = parse_duration(body["job_duration"])
         except TimeError as exc:
-            problems.append(Problem("job_duration", body["job_duration"], str(exc)))
+            found.append(Problem("job_duration", body["job_duration"], str(exc)))
     elif start is not None:
         body["job_duration"] = max(int(now - start), 0)
         built.notes.append("job_duration computed as now - start")
 
-    # service id
-    if "service_id" in body:
-        value = body["service_id"]
-        if isinstance(value, str) and re.fullmatch(r"\s*\d+\s*", value):
-            body["service_id"] = int(value)
-    elif "service_id" not in bad_fields:
-        facts = ", ".join(f"{k}={v!r}" for k, v in sorted(route_facts.items()) if k != "service_id")
-        problems.append(
+
+def _convert_service(
+    body: dict[str, Any], draft: Draft, overrides: Mapping[str, Any], found: list[Problem]
+) -> None:
+    """Digits become the integer service id; a missing one is a problem naming the facts."""
+    value = body.get("service_id")
+    if isinstance(value, str) and value.strip().isdigit() and value.strip().isascii():
+        body["service_id"] = int(value)
+    elif value is None and not any(p.field == "service_id" for p in found):
+        facts = ", ".join(
+            f"{k}={v!r}"
+            for k, v in sorted(_routing_facts(draft, overrides).items())
+            if k != "service_id"
+        )
+        found.append(
             Problem(
                 "service_id",
                 MISSING,
@@ -363,26 +406,21 @@ def build_from_draft(
             )
         )
 
-    # identity fields given as numbers by CIs (project ids) are strings on the wire
-    for name in ("job_id", "repo_id", "repo_name", "triggered_by", "job_type"):
-        if isinstance(body.get(name), int) and not isinstance(body.get(name), bool):
-            body[name] = str(body[name])
 
-    user_entries = [*_config_optional(config.optional), *route_optional, *user_optional]
-    merged_user: dict[str, dict[str, Any]] = {}
-    for item in user_entries:
-        merged_user[str(item.get("key"))] = item
-    optional = _merge_optional(list(merged_user.values()), list(draft.optional), built.warnings)
-    if optional:
-        body["optional"] = optional
-
-    try:
-        built.job = Job.from_body(body, now=now)
-    except InvalidRecord as exc:
-        problems.extend(p for p in exc.problems if p.field not in {q.field for q in problems})
-    if problems:
-        raise InvalidRecord(problems)
-    return built
+def _optional_fields(
+    config: Config,
+    route_optional: list[dict[str, Any]],
+    user_optional: Sequence[dict[str, Any]],
+    draft: Draft,
+    warnings: list[str],
+) -> list[dict[str, Any]]:
+    """The user's optional fields (config, route, flags; later wins by key), then plugins'."""
+    if not (config.optional or route_optional or user_optional or draft.optional):
+        return []
+    merged: dict[str, dict[str, Any]] = {}
+    for item in (*_config_optional(config.optional), *route_optional, *user_optional):
+        merged[str(item.get("key"))] = item
+    return _merge_optional(list(merged.values()), draft.optional, warnings)
 
 
 def build_job_from_environment(

@@ -221,9 +221,26 @@ def _token(env: Mapping[str, str], token_file: str) -> SecretStr | None:
         token = lines[0].strip() if lines else ""
         if not token:
             raise ConfigurationError(f"the token file {path} is empty", docs="configuration.md")
+        if not _printable_token(token):
+            raise ConfigurationError(
+                f"the token in {path} contains a space or control character; the file must hold "
+                "the token alone on its first line",
+                docs="configuration.md",
+            )
         return SecretStr(token)
     value = env.get("CUSTOMCD_TOKEN", "").strip()
+    if value and not _printable_token(value):
+        raise ConfigurationError(
+            "CUSTOMCD_TOKEN contains a line break, space or control character (pasted with "
+            "another line?); set it to the token alone",
+            docs="troubleshooting.md",
+        )
     return SecretStr(value) if value else None
+
+
+def _printable_token(token: str) -> bool:
+    """A token must be one word of printable ASCII: anything else breaks the HTTP header."""
+    return token.isascii() and token.isprintable() and not any(c.isspace() for c in token)
 
 
 def load_config(

@@ -20,6 +20,7 @@ from pydantic import SecretStr
 
 from .outbox import Outbox, OutboxUnavailable
 from .outcome import Outcome
+from .repourl import redact_url
 from .retry import RETRYABLE_STATUSES, Clock, RetryPolicy, SystemClock, parse_retry_after
 from .transport import Endpoint, make_client
 
@@ -228,8 +229,9 @@ class Sender:
             if status is not None and status not in RETRYABLE_STATUSES:
                 reason = last.reason
                 if 300 <= status < 400:
+                    where = _scrub(redact_url(last.location or "?").split("?", 1)[0], self._token)
                     reason = (
-                        f"{status} redirect to {last.location or '?'} not followed "
+                        f"{status} redirect to {where} not followed "
                         "(the token is never sent to another URL); fix CUSTOMCD_URL"
                     )
                 return SendResult("rejected", status, reason, attempts)
@@ -249,10 +251,10 @@ class Sender:
 def _scrub(text: str, token: SecretStr | None) -> str:
     if token is not None:
         secret = token.get_secret_value()
-        if (
-            len(secret) >= 6
-        ):  # shorter strings occur in ordinary words; they are never logged anyway
-            text = text.replace(secret, "***")
+        # shorter strings occur in ordinary words (and are never logged anyway)
+        if len(secret) >= 6:
+            for form in {secret, repr(secret)[1:-1], repr(secret.encode())[2:-1]}:
+                text = text.replace(form, "***")
     return text
 
 

@@ -13,7 +13,7 @@ import hashlib
 import json
 import re
 import time
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, Optional, Union, cast
 
 from pydantic import (
     BaseModel,
@@ -22,9 +22,9 @@ from pydantic import (
     StrictFloat,
     StrictInt,
     StrictStr,
+    StringConstraints,
     ValidationError,
     ValidationInfo,
-    field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -66,7 +66,6 @@ EARLIEST_START = 946_684_800
 #: How far in the future a start time may be (clock skew between CI agents) before it is an error.
 FUTURE_TOLERANCE = 600
 
-_SHA = re.compile(r"[0-9a-f]{40}([0-9a-f]{24})?")
 _HEX = re.compile(r"[0-9a-fA-F]+")
 
 Scalar = Union[StrictInt, StrictFloat, StrictStr]
@@ -80,6 +79,11 @@ def _now(info: ValidationInfo) -> float:
     context = info.context if isinstance(info.context, dict) else {}
     now = context.get("now")
     return float(now) if now is not None else time.time()
+
+
+_RESERVED_KEYS = frozenset((*BASE_FIELDS, "optional"))
+#: Types whose values need no further check when of exactly this Python type.
+_EXACT: dict[str, type] = {"string": str, "integer": int, "duration": int}
 
 
 def check_epoch_seconds(value: int, *, now: float, label: str = "time") -> None:
@@ -113,44 +117,58 @@ class OptionalField(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    key: StrictStr = Field(description="Name of the property in Allstacks; non-empty, unique.")
-    value: Union[Scalar, list[Scalar]] = Field(description="One value or a list of at most 20.")
+    key: Annotated[StrictStr, StringConstraints(strip_whitespace=True, min_length=1)] = Field(
+        description="Name of the property in Allstacks; non-empty, unique."
+    )
+    # The value's type depends on ``type``: checked in one pass by ``_values_match_type``.
+    value: Any = Field(
+        description="One value or a list of 1 to 20 values, each of the entry's type.",
+        json_schema_extra={
+            "anyOf": [
+                {"type": ["string", "number", "integer"]},
+                {"type": "array", "items": {"type": ["string", "number", "integer"]}},
+            ]
+        },
+    )
     type: OptionalType = Field(description="One of string, integer, float, duration, timestamp.")
 
-    @field_validator("key")
-    @classmethod
-    def _key_rules(cls, key: str) -> str:
-        key = key.strip()
-        if not key:
-            raise _fail("empty_key", "an optional field needs a non-empty key")
-        if key in BASE_FIELDS or key == "optional":
+    @model_validator(mode="after")
+    def _values_match_type(self, info: ValidationInfo) -> OptionalField:
+        if self.key in _RESERVED_KEYS:
             raise _fail(
                 "reserved_key",
                 "is a base field of the contract; give it as that field, not as an optional one",
             )
-        return key
-
-    @model_validator(mode="after")
-    def _values_match_type(self, info: ValidationInfo) -> OptionalField:
-        values = self.value if isinstance(self.value, list) else [self.value]
-        if isinstance(self.value, list):
-            if not values:
+        value = self.value
+        if type(value) is list:
+            if not value:
                 raise _fail("empty_list", "is an empty list; give at least one value")
-            if len(values) > MAX_OPTIONAL_VALUES:
+            if len(value) > MAX_OPTIONAL_VALUES:
                 raise _fail(
                     "too_many_values",
                     "has {count} values; at most 20 are allowed in one optional field",
-                    count=len(values),
+                    count=len(value),
                 )
-        converted = [self._check_value(v, info) for v in values]
-        if converted != values:
-            object.__setattr__(
-                self, "value", converted if isinstance(self.value, list) else converted[0]
-            )
+            checked = [self._check_value(item, info) for item in value]
+            if checked != value:
+                object.__setattr__(self, "value", checked)
+        else:
+            checked_one = self._check_value(value, info)
+            if checked_one is not value:
+                object.__setattr__(self, "value", checked_one)
         return self
 
     def _check_value(self, value: Any, info: ValidationInfo) -> Any:
         kind = self.type
+        if _EXACT.get(kind) is type(value) and (kind != "duration" or cast(int, value) >= 0):
+            return value  # the common cases, decided at once
+        if isinstance(value, bool):
+            raise _fail(
+                "value_type",
+                "{bad} is a boolean, not a value of type '{kind}'",
+                bad=repr(value),
+                kind=kind,
+            )
         if kind == "string":
             if not isinstance(value, str):
                 raise _fail(
@@ -182,110 +200,72 @@ class OptionalField(BaseModel):
         return value
 
 
+_SHA_PATTERN = r"^[0-9a-fA-F]{40}([0-9a-fA-F]{24})?$"
+
+JobId = Annotated[StrictStr, StringConstraints(strip_whitespace=True, min_length=1)]
+CommitSha = Annotated[
+    StrictStr, StringConstraints(strip_whitespace=True, to_lower=True, pattern=_SHA_PATTERN)
+]
+OptionalText = Annotated[Optional[StrictStr], StringConstraints(strip_whitespace=True)]
+
+
 class Job(BaseModel):
-    """One Custom CD job record: the JSON body POSTed to ``/webhook/company/<id>/cicd_job``."""
+    """One Custom CD job record: the JSON body POSTed to ``/webhook/company/<id>/cicd_job``.
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    Most rules are constraints checked by pydantic-core itself (fast); the few that need the
+    whole record or the clock (one of repo_id/repo_name, future start times, unique optional keys,
+    blank strings meaning "absent") are one model validator.
+    """
 
-    job_id: StrictStr = Field(description="Identifies the job; non-empty. Not a primary key.")
-    commit_sha: StrictStr = Field(description="Full commit SHA: 40 or 64 hex characters.")
-    service_id: StrictInt = Field(description="ID of the Custom CD service (positive integer).")
-    job_start_time: StrictInt = Field(description="Start of the job, epoch seconds.")
-    job_duration: StrictInt = Field(description="Duration of the job in whole seconds (>= 0).")
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    job_id: JobId = Field(description="Identifies the job; non-empty. Not a primary key.")
+    commit_sha: CommitSha = Field(description="Full commit SHA: 40 or 64 hex characters.")
+    service_id: StrictInt = Field(gt=0, description="ID of the Custom CD service (positive).")
+    job_start_time: StrictInt = Field(
+        ge=EARLIEST_START, lt=10**12, description="Start of the job, epoch seconds."
+    )
+    job_duration: StrictInt = Field(ge=0, description="Duration of the job in whole seconds.")
     status: Status = Field(description="Succeeded, Failed or On Hold.")
-    repo_id: Annotated[StrictStr | None, Field(description="Repository id.")] = None
-    repo_name: Annotated[StrictStr | None, Field(description="Repository name.")] = None
-    triggered_by: Annotated[
-        StrictStr | None,
-        Field(description="User email or agent username; blank -> server default."),
-    ] = None
-    job_type: Annotated[
-        StrictStr | None, Field(description="Kind of job; blank -> server default CUSTOM_CD_JOB.")
-    ] = None
-    optional: Annotated[
-        list[OptionalField] | None,
-        Field(description="At most 20 extra properties {key, value, type}."),
-    ] = None
-
-    @field_validator("job_id")
-    @classmethod
-    def _job_id_rules(cls, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise _fail("empty", "must not be empty")
-        return value
-
-    @field_validator("commit_sha")
-    @classmethod
-    def _sha_rules(cls, value: str) -> str:
-        sha = value.strip().lower()
-        if _SHA.fullmatch(sha):
-            return sha
-        if sha and _HEX.fullmatch(sha) and len(sha) < 40:
-            raise _fail(
-                "short_sha",
-                "is a short SHA ({length} characters); the contract needs the full 40- or "
-                "64-character SHA (git rev-parse HEAD)",
-                length=len(sha),
-            )
-        raise _fail(
-            "sha",
-            "must be the full commit SHA: exactly 40 or 64 hex characters (got {length})",
-            length=len(sha),
-        )
-
-    @field_validator("service_id")
-    @classmethod
-    def _service_id_rules(cls, value: int) -> int:
-        if value <= 0:
-            raise _fail("positive", "must be a positive integer (the Custom CD service's id)")
-        return value
-
-    @field_validator("job_start_time")
-    @classmethod
-    def _start_rules(cls, value: int, info: ValidationInfo) -> int:
-        check_epoch_seconds(value, now=_now(info), label="start time")
-        return value
-
-    @field_validator("job_duration")
-    @classmethod
-    def _duration_rules(cls, value: int) -> int:
-        if value < 0:
-            raise _fail("negative", "must be >= 0 seconds")
-        return value
-
-    @field_validator("repo_id", "repo_name", "triggered_by", "job_type")
-    @classmethod
-    def _blank_is_absent(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        value = value.strip()
-        return value or None
-
-    @field_validator("optional")
-    @classmethod
-    def _optional_rules(cls, value: list[OptionalField] | None) -> list[OptionalField] | None:
-        if value is None:
-            return None
-        if len(value) > MAX_OPTIONAL_FIELDS:
-            raise _fail(
-                "too_many_optional",
-                "has {count} entries; at most 20 optional fields are allowed",
-                count=len(value),
-            )
-        seen: set[str] = set()
-        for item in value:
-            if item.key in seen:
-                raise _fail(
-                    "duplicate_key", "key {key!r} appears twice; keys must be unique", key=item.key
-                )
-            seen.add(item.key)
-        return value or None
+    repo_id: OptionalText = Field(default=None, description="Repository id.")
+    repo_name: OptionalText = Field(default=None, description="Repository name.")
+    triggered_by: OptionalText = Field(
+        default=None, description="User email or agent username; blank -> server default."
+    )
+    job_type: OptionalText = Field(
+        default=None, description="Kind of job; blank -> server default CUSTOM_CD_JOB."
+    )
+    optional: Optional[list[OptionalField]] = Field(
+        default=None,
+        max_length=MAX_OPTIONAL_FIELDS,
+        description="At most 20 extra properties {key, value, type}.",
+    )
 
     @model_validator(mode="after")
-    def _repo_rule(self) -> Job:
+    def _record_rules(self, info: ValidationInfo) -> Job:
+        for name in ("repo_id", "repo_name", "triggered_by", "job_type"):
+            if getattr(self, name) == "":
+                object.__setattr__(self, name, None)
         if self.repo_id is None and self.repo_name is None:
             raise _fail("repo", "one of repo_id and repo_name must be given (both may be)")
+        if self.job_start_time > _now(info) + FUTURE_TOLERANCE:
+            raise _fail(
+                "future",
+                "is more than 10 minutes in the future; check the start time and the agent's clock",
+            )
+        if self.optional is not None:
+            if not self.optional:
+                object.__setattr__(self, "optional", None)
+            elif len(self.optional) > 1:
+                seen: set[str] = set()
+                for item in self.optional:
+                    if item.key in seen:
+                        raise _fail(
+                            "duplicate_key",
+                            "key {key!r} appears twice; keys must be unique",
+                            key=item.key,
+                        )
+                    seen.add(item.key)
         return self
 
     # -- construction and serialisation ---------------------------------------------------
@@ -334,6 +314,45 @@ def idempotency_key(
 
 
 _VALUE_KINDS = frozenset({"value_type", "value_range", "empty_list", "too_many_values"})
+
+#: Record-level errors and the field they concern.
+_RECORD_KINDS = {
+    "repo": "repo_id/repo_name",
+    "future": "job_start_time",
+    "duplicate_key": "optional",
+}
+
+
+def _constraint_rule(field: str, kind: str, value: Any) -> str | None:
+    """A person's phrasing of a constraint pydantic-core checked."""
+    if field.endswith(".key") and kind == "string_too_short":
+        return "an optional field needs a non-empty key"
+    if field == "job_id" and kind == "string_too_short":
+        return "must not be empty"
+    if field == "commit_sha" and kind == "string_pattern_mismatch":
+        sha = str(value).strip().lower()
+        if sha and _HEX.fullmatch(sha) and len(sha) < 40:
+            return (
+                f"is a short SHA ({len(sha)} characters); the contract needs the full 40- or "
+                "64-character SHA (git rev-parse HEAD)"
+            )
+        return f"must be the full commit SHA: exactly 40 or 64 hex characters (got {len(sha)})"
+    if field == "service_id" and kind == "greater_than":
+        return "must be a positive integer (the Custom CD service's id)"
+    if field == "job_start_time" and kind == "greater_than_equal":
+        return "is before 2000-01-01; the contract wants epoch seconds (is this a duration?)"
+    if field == "job_start_time" and kind == "less_than":
+        return (
+            "looks like epoch milliseconds (13 digits); the contract wants seconds "
+            "(divide by 1000, or use --start-time-ms)"
+        )
+    if field == "job_duration" and kind == "greater_than_equal":
+        return "must be >= 0 seconds"
+    if field == "optional" and kind == "too_long":
+        count = len(value) if isinstance(value, list) else "more than 20"
+        return f"has {count} entries; at most 20 optional fields are allowed"
+    return None
+
 
 _TYPE_RULES = {
     "string_type": "must be a string",
@@ -397,9 +416,14 @@ def problems_from(exc: ValidationError, body: Any) -> list[Problem]:
             if kind == "int_type" and isinstance(error.get("input"), bool):
                 rule = "must be an integer (a boolean is not one)"
         else:
-            rule = str(error["msg"])
+            rule = _constraint_rule(field, kind, error.get("input")) or str(error["msg"])
+        if field == "body" and kind in _RECORD_KINDS:
+            field = _RECORD_KINDS[kind]
+            loc = (field,)
         if kind in _VALUE_KINDS:
             field, loc = field + ".value", (*loc, "value")
+        elif kind == "reserved_key":
+            field, loc = field + ".key", (*loc, "key")
         if field == "body" and kind == "model_type":
             rule = "must be a JSON object with the contract's fields"
         if kind == "missing":
@@ -408,8 +432,6 @@ def problems_from(exc: ValidationError, body: Any) -> list[Problem]:
             value = _lookup(body, loc[: loc.index("value") + 1]) if "value" in loc else MISSING
         else:
             value = _lookup(body, loc) if loc else MISSING
-        if field == "body" and kind == "repo":
-            field = "repo_id/repo_name"
         # Union branches report the same field several times: keep the first, clearest one.
         problems.setdefault(field, Problem(field, value, rule))
     return list(problems.values())

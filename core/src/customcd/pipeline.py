@@ -133,6 +133,12 @@ def run_send(
     outbox = open_outbox(config, reporter)
     try:
         endpoint = Endpoint.parse(config.url, config.company_id, allow_http=config.allow_http)
+        if client is None:
+            from .transport import make_client
+
+            client = make_client(
+                endpoint, ca_bundle=config.ca_bundle, ca_dir=config.ca_dir, timeout=config.timeout
+            )
         if config.token is None:
             raise ConfigurationError(
                 "no token: set CUSTOMCD_TOKEN (or --token-file) to your Allstacks personal access "

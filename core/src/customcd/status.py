@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from .adapter import NOT_FINAL, SKIP
 from .job import STATUSES
 
-__all__ = ["StatusMapper"]
+__all__ = ["StatusMapper", "canonical_status"]
 
 _CANONICAL = {s.lower(): s for s in STATUSES} | {
     "on_hold": "On Hold",
@@ -18,22 +18,27 @@ _CANONICAL = {s.lower(): s for s in STATUSES} | {
 _USER_VALUES = {"skip": SKIP, "none": SKIP, "not_final": NOT_FINAL, "running": NOT_FINAL}
 
 
+def canonical_status(raw: str) -> str | None:
+    """One of the contract's statuses written in any case (``on_hold`` too), or ``None``."""
+    return _CANONICAL.get(raw.strip().lower())
+
+
 @dataclass(frozen=True)
 class StatusMapper:
     """Looks a status up in the user's map, then the adapter's, then the canonical names.
 
     :param user: ``[status_map]`` from ``customcd.toml`` (values: a canonical status or ``skip``).
     :param adapter: the adapter's ``status_map``.
-    :param adapter_title: the adapter's title, for messages.
     """
 
     user: Mapping[str, str]
     adapter: Mapping[str, str]
-    adapter_title: str = ""
 
     def map(self, raw: str) -> str | None:
         """The canonical status, :data:`SKIP`, :data:`NOT_FINAL`, or ``None`` when unknown."""
         key = raw.strip().lower()
+        if not self.user and not self.adapter:
+            return _CANONICAL.get(key)
         for table in (self.user, self.adapter):
             for native, value in table.items():
                 if native.strip().lower() == key:

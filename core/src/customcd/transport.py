@@ -7,6 +7,7 @@ Only this module builds the httpx client; it never logs headers, and the token l
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,13 @@ if TYPE_CHECKING:
     import ssl
 
 __all__ = ["Endpoint", "make_client", "quiet_http_loggers", "warn_if_cleartext"]
+
+
+def _shown(url: str) -> str:
+    """The URL for a message: credentials and query never echoed (they may hold secrets)."""
+    text = re.sub(r"//[^/@]*@", "//***@", url.strip())
+    text = text.split("?", 1)[0].split("#", 1)[0]
+    return repr(text)
 
 
 def _is_loopback(host: str) -> bool:
@@ -60,13 +68,14 @@ class Endpoint:
         try:
             parts = urlsplit(url.strip())
             port = parts.port
-        except ValueError as exc:
+        except ValueError:
             raise ConfigurationError(
-                f"CUSTOMCD_URL {url!r} is malformed ({exc})", docs="configuration.md"
+                f"CUSTOMCD_URL {_shown(url)} is malformed (bad port or host)",
+                docs="configuration.md",
             ) from None
         if parts.scheme not in {"http", "https"} or not parts.hostname:
             raise ConfigurationError(
-                f"CUSTOMCD_URL {url!r} is not a URL like https://server:port",
+                f"CUSTOMCD_URL {_shown(url)} is not a URL like https://server:port",
                 docs="configuration.md",
             )
         if parts.username or parts.password:
@@ -76,7 +85,8 @@ class Endpoint:
             )
         if parts.query or parts.fragment:
             raise ConfigurationError(
-                f"CUSTOMCD_URL {url!r} must not have a query or fragment", docs="configuration.md"
+                f"CUSTOMCD_URL {_shown(url)} must not have a query or fragment",
+                docs="configuration.md",
             )
         if parts.scheme == "http" and not allow_http and not _is_loopback(parts.hostname):
             raise ConfigurationError(
