@@ -29,10 +29,12 @@ class StatusMapper:
 
     :param user: ``[status_map]`` from ``customcd.toml`` (values: a canonical status or ``skip``).
     :param adapter: the adapter's ``status_map``.
+    :param adapter_title: the adapter's title (for messages and tables).
     """
 
     user: Mapping[str, str]
     adapter: Mapping[str, str]
+    adapter_title: str = ""
 
     def map(self, raw: str) -> str | None:
         """The canonical status, :data:`SKIP`, :data:`NOT_FINAL`, or ``None`` when unknown."""
