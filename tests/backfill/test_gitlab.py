@@ -1,0 +1,135 @@
+"""``customcd backfill gitlab`` end to end: paged deployments, routing, resume, ledger, dry run."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from backfill_support import no_secret, sent_ids
+from make_cassettes import GITLAB_COUNT, gitlab_deployment
+
+TOKEN = "glpat-BACKFILLxFAKExTOKEN01"  # fake; cassettes hold REDACTED
+ENV = {
+    "CI_SERVER_URL": "https://gitlab.example.com",
+    "GITLAB_TOKEN": TOKEN,
+    "CUSTOMCD_GITLAB_PER_PAGE": "10",
+}
+ARGS = ["gitlab", "--project", "acme/shop/web", "--since", "2025-11-01T00:00:00Z"]
+ROUTES = (
+    '[[route]]\nmatch = { environment = "production" }\nservice_id = 21\n'
+    'job_type = "Production Deploy"\n\n'
+    '[[route]]\nmatch = { environment = "staging" }\nservice_id = 22\n'
+)
+STATUS = {"success": "Succeeded", "failed": "Failed", "canceled": "Failed", "blocked": "On Hold"}
+
+
+def wanted(indices, on_hold=False):
+    """job_id -> deployment of the deployments that must be delivered (no SHA: skipped)."""
+    out = {}
+    for i in indices:
+        deployment = gitlab_deployment(i)
+        if deployment["status"] == "running" or deployment["sha"] is None:
+            continue
+        if deployment["status"] == "blocked" and not on_hold:
+            continue
+        out[str(deployment["deployable"]["id"])] = deployment
+    return out
+
+
+ALL = wanted(range(GITLAB_COUNT))
+
+
+def test_backfill_routes_and_delivers_every_deployment_once(
+    backfill, customcd_receiver, tmp_path, ledger
+):
+    (tmp_path / "customcd.toml").write_text(ROUTES)
+    run = backfill("gitlab", "backfill_gitlab_deployments.yaml", ARGS, ENV)
+    assert run.exit_code == 0, run.stderr
+    bodies = {b["job_id"]: b for b in customcd_receiver.accepted}
+    assert set(bodies) == set(ALL) and len(ALL) == 39
+    for job_id, deployment in ALL.items():
+        body = bodies[job_id]
+        assert body["status"] == STATUS[deployment["status"]]
+        assert body["commit_sha"] == deployment["sha"]
+        assert body["job_duration"] == deployment["deployable"]["duration"]
+        production = deployment["environment"]["name"] == "production"
+        assert body["service_id"] == (21 if production else 22)
+        assert body.get("job_type") == ("Production Deploy" if production else None)
+    first = bodies["20000"]
+    assert first["job_start_time"] == 1_762_070_400  # started_at 2025-11-02T08:00:00Z
+    assert first["repo_name"] == "acme/shop/web"
+    assert run.count("read") == 40 and run.count("delivered") == 39
+    assert run.count("skipped") == 1 and run.count("no commit SHA") == 1
+    assert run.cassette.play_count == 6  # the project and five pages of 10
+    assert ledger() == 39
+    no_secret(TOKEN, run.stdout, run.stderr)
+    for request in customcd_receiver.requests:
+        no_secret(TOKEN, request.body.decode(), json.dumps(request.headers))
+
+    # --restart reads it all again; the ledger (keyed by service, job, commit, start, status)
+    # knows every record
+    again = backfill("gitlab", "backfill_gitlab_deployments.yaml", [*ARGS, "--restart"], ENV)
+    assert again.exit_code == 0
+    assert again.count("read") == 40 and again.count("delivered") == 0
+    assert again.count("delivered before (ledger)") == 39
+    assert len(customcd_receiver.requests) == 39
+
+
+def test_interrupted_run_resumes_after_its_checkpoint(backfill, customcd_receiver):
+    args = [*ARGS, "--service-id", "5", "--concurrency", "6"]
+    cut = backfill("gitlab", "backfill_gitlab_deployments_cut.yaml", args, ENV)
+    assert cut.exit_code == 78  # GitLab's 502 on page 4 ends the run with the reason
+    assert "502" in cut.stderr
+    no_secret(TOKEN, cut.stdout, cut.stderr)
+    assert set(sent_ids(customcd_receiver)) == set(wanted(range(30)))
+
+    resumed = backfill("gitlab", "backfill_gitlab_deployments.yaml", args, ENV)
+    assert resumed.exit_code == 0, resumed.stderr
+    assert "resuming" in resumed.stderr
+    # the resumed listing starts one second before deployment #29 (updated_after): 12 items,
+    # #29 itself passed by the cursor, #33 waiting for approval
+    assert resumed.count("read") == 11
+    assert resumed.cassette.play_count == 3  # the project and the resumed listing's two pages
+    ids = sent_ids(customcd_receiver)
+    assert len(ids) == len(set(ids)) and set(ids) == set(ALL)
+    assert len(customcd_receiver.requests) == len(ALL)
+
+
+def test_dry_run_with_on_hold_deployments(backfill, customcd_receiver, tmp_path, ledger):
+    out = tmp_path / "h.jsonl"
+    args = [*ARGS, "--service-id", "5", "--include-on-hold", "--dry-run", "--output", str(out)]
+    run = backfill("gitlab", "backfill_gitlab_deployments.yaml", args, ENV)
+    assert run.exit_code == 0, run.stderr
+    lines = {b["job_id"]: b for b in map(json.loads, out.read_text().splitlines())}
+    assert set(lines) == set(wanted(range(GITLAB_COUNT), on_hold=True))
+    assert lines["20033"]["status"] == "On Hold"  # blocked: waiting for an approval
+    assert run.count("written (dry run)") == 40
+    assert customcd_receiver.requests == [] and ledger() == 0
+    no_secret(TOKEN, out.read_text(), run.stderr)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="cli._run_backfill passes the whole [adapters] table as HistoryQuery.options, so "
+    "[adapters.gitlab] per_page (and jenkins history_page_size, azure page_size) never reach "
+    "the adapter; fix: options=config.adapter_options.get(adapter_name, {})",
+)
+def test_adapter_options_from_customcd_toml_reach_the_history(
+    backfill, customcd_receiver, tmp_path
+):
+    (tmp_path / "customcd.toml").write_text("[adapters.gitlab]\nper_page = 10\n")
+    env = {k: v for k, v in ENV.items() if k != "CUSTOMCD_GITLAB_PER_PAGE"}
+    run = backfill("gitlab", "backfill_gitlab_deployments.yaml", [*ARGS, "--service-id", "5"], env)
+    assert run.exit_code == 0
+    assert len(customcd_receiver.accepted) == 39
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="GitLab history calls python-gitlab with obey_rate_limit=False, max_retries=0: a 429 "
+    "with Retry-After/RateLimit-* ends the backfill (exit 78) instead of pausing and going on",
+)
+def test_gitlab_rate_limit_pauses_and_goes_on(backfill, customcd_receiver):
+    run = backfill("gitlab", "backfill_gitlab_rate_limited.yaml", [*ARGS, "--service-id", "5"], ENV)
+    assert run.exit_code == 0, run.stderr
+    assert len(customcd_receiver.accepted) == 39
