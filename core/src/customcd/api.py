@@ -43,9 +43,9 @@ def build_job(
         user_optional=[dict(item) for item in optional],
         now=now,
     )
-    if built.job is None:
+    if built.record is None:
         raise InvalidRecord([])
-    return built.job
+    return built.record.job
 
 
 def send(

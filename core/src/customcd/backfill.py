@@ -256,17 +256,19 @@ def run_backfill(
             if checkpoint:
                 checkpoint.finished(index, draft.cursor)
             return
-        if built.job is None:
+        if built.record is None:
             stats.add("skipped", built.skip or "no record")
             log.info("skipped %s (%s)", draft.job_id, built.skip)
         elif dry_run:
             with write_lock:
-                (output or sys.stdout).write(built.job.to_json() + "\n")
+                (output or sys.stdout).write(built.record.to_json() + "\n")
             stats.add("sent")
         else:
             assert dispatcher is not None
-            job = built.job
-            outcome: Outcome = dispatcher.deliver(job.idempotency_key, job.to_body(), job.to_json())
+            record = built.record
+            outcome: Outcome = dispatcher.deliver(
+                record.idempotency_key, record.body, record.to_json()
+            )
             kind = {
                 "delivered": "sent",
                 "duplicate": "duplicate",
@@ -275,7 +277,7 @@ def run_backfill(
             }.get(outcome.kind, "failed")
             stats.add(kind, outcome.reason if kind in {"pending", "rejected"} else None)
             if kind in {"pending", "rejected"}:
-                log.warning("%s %s: %s", job.job_id, outcome.kind, outcome.reason)
+                log.warning("%s %s: %s", record.job_id, outcome.kind, outcome.reason)
         if checkpoint:
             checkpoint.finished(index, draft.cursor)
 

@@ -12,17 +12,21 @@ import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .adapter import NOT_FINAL, SKIP, Adapter
 from .config import Config
 from .draft import DRAFT_FIELDS, CollectContext, Draft
-from .job import BASE_FIELDS, MAX_OPTIONAL_FIELDS, OPTIONAL_TYPES, Job
 from .plugins import Plugins
 from .problems import MISSING, ConfigurationError, InvalidRecord, Problem
+from .record import Record
 from .settings import FIELD_INPUTS
 from .status import StatusMapper, canonical_status
 from .times import TimeError, parse_duration, parse_epoch_ms, to_epoch
+from .wire import BASE_FIELDS, MAX_OPTIONAL_FIELDS, OPTIONAL_TYPES, validate_body
+
+if TYPE_CHECKING:
+    from .job import Job
 
 __all__ = [
     "Built",
@@ -40,11 +44,11 @@ _FIELD_SET = frozenset(DRAFT_FIELDS)
 _EXTRA_INPUTS = ("start_time_ms", "duration_ms")
 
 
-@dataclass(slots=True)
+@dataclass
 class Built:
     """The result of building one record.
 
-    :param job: the validated job, or ``None`` when the record is skipped.
+    :param record: the validated record, or ``None`` when the record is skipped.
     :param draft: the draft it came from (after enrichment and overrides).
     :param skip: why no record is sent (e.g. a skipped job), or ``None``.
     :param adapter: the adapter's name, or ``None``.
@@ -52,12 +56,17 @@ class Built:
     :param warnings: messages the user should always see (e.g. dropped optional fields).
     """
 
-    job: Job | None
+    record: Record | None
     draft: Draft
     skip: str | None = None
     adapter: str | None = None
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def job(self) -> Job | None:
+        """The record as the :class:`~customcd.job.Job` pydantic model (built on first use)."""
+        return self.record.job if self.record is not None else None
 
 
 def field_overrides(flags: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
@@ -256,7 +265,7 @@ def build_from_draft(
     :raises InvalidRecord: with every problem of the record.
     """
     found = list(problems)
-    built = Built(job=None, draft=draft, adapter=draft.adapter, notes=list(draft.notes))
+    built = Built(record=None, draft=draft, adapter=draft.adapter, notes=list(draft.notes))
     route_optional = _apply_config(draft, config, overrides, built)
     _apply_overrides(draft, overrides, found)
     if draft.skip:
@@ -277,7 +286,7 @@ def build_from_draft(
     if optional:
         body["optional"] = optional
     try:
-        built.job = Job.from_body(body, now=now)
+        built.record = Record(validate_body(body, now=now))
     except InvalidRecord as exc:
         known = {p.field for p in found}
         found.extend(p for p in exc.problems if p.field not in known)

@@ -217,14 +217,14 @@ def send(optional: tuple[str, ...], dry_run: bool, no_replay: bool, **flags: Any
             )
             for warning in built.warnings:
                 reporter.warn(warning)
-            if built.job is None:
+            if built.record is None:
                 reporter.line(f"customcd: no record: {built.skip}")
                 sys.exit(0)
-            job, veto = apply_before_send(plugins, built.job, now=now)
+            record, veto = apply_before_send(plugins, built.record, now=now)
             if veto:
                 reporter.line(f"customcd: {veto}")
                 sys.exit(0)
-            click.echo(job.to_json())
+            click.echo(record.to_json())
             sys.exit(0)
         result = run_send(
             plugins=plugins,
@@ -258,7 +258,7 @@ def validate(source: Any) -> None:
       customcd validate body.json
       customcd send --dry-run | customcd validate -
     """
-    from .job import Job
+    from .wire import validate_body
 
     text = source.read()
     try:
@@ -272,7 +272,7 @@ def validate(source: Any) -> None:
     failed = 0
     for index, item in enumerate(bodies):
         try:
-            Job.from_body(item)
+            validate_body(item)
         except InvalidRecord as exc:
             failed += 1
             prefix = f"body #{index + 1}: " if len(bodies) > 1 else ""

@@ -35,9 +35,8 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
-from pydantic import SecretStr
-
 from .problems import ConfigurationError
+from .secret import Secret, SecretLike
 from .settings import SETTINGS, Setting
 
 __all__ = ["Config", "Route", "default_outbox_path", "load_config"]
@@ -80,7 +79,7 @@ class Config:
 
     url: str = ""
     company_id: str = ""
-    token: SecretStr | None = None
+    token: SecretLike | None = None
     strict: bool = False
     outbox: Path | None = None
     deadline: float = 30.0
@@ -207,7 +206,7 @@ def _routes(raw: Any, path: Path) -> tuple[Route, ...]:
     return tuple(routes)
 
 
-def _token(env: Mapping[str, str], token_file: str) -> SecretStr | None:
+def _token(env: Mapping[str, str], token_file: str) -> SecretLike | None:
     if token_file:
         path = Path(token_file).expanduser()
         try:
@@ -227,7 +226,7 @@ def _token(env: Mapping[str, str], token_file: str) -> SecretStr | None:
                 "the token alone on its first line",
                 docs="configuration.md",
             )
-        return SecretStr(token)
+        return Secret(token)
     value = env.get("CUSTOMCD_TOKEN", "").strip()
     if value and not _printable_token(value):
         raise ConfigurationError(
@@ -235,7 +234,7 @@ def _token(env: Mapping[str, str], token_file: str) -> SecretStr | None:
             "another line?); set it to the token alone",
             docs="troubleshooting.md",
         )
-    return SecretStr(value) if value else None
+    return Secret(value) if value else None
 
 
 def _printable_token(token: str) -> bool:

@@ -16,12 +16,11 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
-from pydantic import SecretStr
-
 from .outbox import Outbox, OutboxUnavailable
 from .outcome import Outcome
 from .repourl import redact_url
 from .retry import RETRYABLE_STATUSES, Clock, RetryPolicy, SystemClock, parse_retry_after
+from .secret import SecretLike
 from .transport import Endpoint, make_client
 
 __all__ = ["AttemptResult", "Dispatcher", "SendResult", "Sender"]
@@ -91,7 +90,7 @@ class Sender:
     def __init__(
         self,
         endpoint: Endpoint,
-        token: SecretStr | None,
+        token: SecretLike | None,
         *,
         policy: RetryPolicy | None = None,
         clock: Clock | None = None,
@@ -248,7 +247,7 @@ class Sender:
         return SendResult("pending", last.status, last.reason, attempts)
 
 
-def _scrub(text: str, token: SecretStr | None) -> str:
+def _scrub(text: str, token: SecretLike | None) -> str:
     if token is not None:
         secret = token.get_secret_value()
         # shorter strings occur in ordinary words (and are never logged anyway)

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from pydantic import SecretStr
 
 from .adapter import DEMO_EPOCH
 from .config import Config
@@ -19,6 +18,7 @@ from .plugins import Plugins, get_plugin_manager
 from .problems import CustomcdError
 from .receiver import Receiver
 from .report import Reporter
+from .secret import Secret
 from .table import render_table
 
 __all__ = ["SEED_SAMPLE", "run_demo"]
@@ -72,7 +72,7 @@ def run_demo(keep: Path | None = None) -> int:
             config = Config(
                 url=server.url,
                 company_id="1",
-                token=SecretStr(token),
+                token=Secret(token),
                 outbox=workdir / "outbox.sqlite3",
                 deadline=10.0,
                 timeout=5.0,

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 from .adapter import Adapter
 from .builder import Built, build_job_from_environment
 from .config import Config
-from .job import Job
 from .outcome import Outcome
 from .plugins import Plugins
 from .problems import ConfigurationError, InvalidRecord
+from .record import Record
 from .report import Reporter
 
 if TYPE_CHECKING:
@@ -46,19 +46,24 @@ class RunResult:
     body_json: str = ""
 
 
-def apply_before_send(plugins: Plugins, job: Job, *, now: float) -> tuple[Job, str | None]:
+def apply_before_send(plugins: Plugins, record: Record, *, now: float) -> tuple[Record, str | None]:
     """Run the before-send hooks: a changed body is validated again; a veto gives its reason.
+
+    Without any ``customcd_before_send`` implementation this costs nothing (the pydantic
+    :class:`~customcd.job.Job` the hook receives is built only when a plugin asks for it).
 
     :raises InvalidRecord: when a plugin's change breaks the contract (the plugin is named).
     """
-    body = job.to_body()
-    veto = plugins.before_send(body=body, job=job)
+    if not plugins.implements("customcd_before_send"):
+        return record, None
+    body = record.to_body()
+    veto = plugins.before_send(body=body, job=record.job)
     if veto is not None:
         plugin, reason = veto
-        return job, f"vetoed by plugin {plugin!r}: {reason}"
-    if body != job.to_body():
+        return record, f"vetoed by plugin {plugin!r}: {reason}"
+    if body != record.body:
         try:
-            job = Job.from_body(body, now=now)
+            record = Record.from_body(body, now=now)
         except InvalidRecord as exc:
             raise InvalidRecord(
                 [
@@ -66,7 +71,7 @@ def apply_before_send(plugins: Plugins, job: Job, *, now: float) -> tuple[Job, s
                     for p in exc.problems
                 ]
             ) from None
-    return job, None
+    return record, None
 
 
 def open_outbox(config: Config, reporter: Reporter) -> Outbox | None:
@@ -117,15 +122,15 @@ def run_send(
         log.info("%s", note)
     for warning in built.warnings:
         reporter.warn(warning)
-    if built.skip or built.job is None:
+    if built.skip or built.record is None:
         outcome = Outcome("skipped", reason=built.skip or "nothing to send")
         plugins.outcome(outcome=outcome)
         reporter.outcome(outcome)
         return RunResult(built, outcome)
-    job, veto = apply_before_send(plugins, built.job, now=now)
-    body, body_json = job.to_body(), job.to_json()
+    record, veto = apply_before_send(plugins, built.record, now=now)
+    body, body_json, key = record.body, record.to_json(), record.idempotency_key
     if veto is not None:
-        outcome = Outcome("vetoed", job.idempotency_key, body, reason=veto)
+        outcome = Outcome("vetoed", key, body, reason=veto)
         plugins.outcome(outcome=outcome)
         reporter.outcome(outcome)
         return RunResult(built, outcome, body_json=body_json)
@@ -149,7 +154,7 @@ def run_send(
         kept = False
         if outbox is not None:
             try:
-                outbox.add(job.idempotency_key, body_json)
+                outbox.add(key, body_json)
                 kept = True
             except OutboxUnavailable:
                 kept = False
@@ -174,8 +179,8 @@ def run_send(
     replayed: list[Outcome] = []
     try:
         if replay and outbox is not None:
-            replayed = _replay(dispatcher, outbox, job.idempotency_key, reporter, policy)
-        outcome = dispatcher.deliver(job.idempotency_key, body, body_json)
+            replayed = _replay(dispatcher, outbox, key, reporter, policy)
+        outcome = dispatcher.deliver(key, body, body_json)
     finally:
         sender.close()
         if outbox is not None:

@@ -201,6 +201,10 @@ class Plugins:
                         f"plugin {impl.plugin_name!r} tried to replace command {name!r}; kept ours"
                     )
 
+    def implements(self, hook_name: str) -> bool:
+        """Whether any registered plugin implements the hook."""
+        return bool(getattr(self.pm.hook, hook_name).get_hookimpls())
+
     def hooks_of(self, name: str) -> list[str]:
         """The hook names a registered plugin implements."""
         plugin = self.pm.get_plugin(name)

@@ -24,8 +24,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from .job import Job
 from .problems import InvalidRecord
+from .record import Record
 
 __all__ = ["Fault", "ReceivedRequest", "Receiver"]
 
@@ -238,7 +238,7 @@ class Receiver:
         except ValueError as exc:
             return 400, {"status": "error", "reason": f"body is not JSON: {exc}"}, {}, 0.0
         try:
-            job = Job.from_body(data)
+            record = Record.from_body(data)
         except InvalidRecord as exc:
             problems = [str(p) for p in exc.problems]
             return (
@@ -247,16 +247,16 @@ class Receiver:
                 {},
                 0.0,
             )
-        key = headers.get("Idempotency-Key") or job.idempotency_key
+        key = headers.get("Idempotency-Key") or record.idempotency_key
         with self._lock:
             if key in self._keys:
-                return 200, {"status": "duplicate", "job_id": job.job_id}, {}, 0.0
+                return 200, {"status": "duplicate", "job_id": record.job_id}, {}, 0.0
             self._keys.add(key)
             self.accepted.append(data)
             if self.record_path is not None:
                 with self.record_path.open("a", encoding="utf-8") as handle:
                     handle.write(json.dumps(data, separators=(",", ":")) + "\n")
-        return 201, {"status": "accepted", "job_id": job.job_id}, {}, 0.0
+        return 201, {"status": "accepted", "job_id": record.job_id}, {}, 0.0
 
     def start(self) -> Receiver:
         """Serve on a background thread."""

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .adapter import NOT_FINAL, SKIP
-from .job import STATUSES
+from .wire import STATUSES
 
 __all__ = ["StatusMapper", "canonical_status"]
 

@@ -1,0 +1,412 @@
+"""The Custom CD wire contract, defined once as a pydantic-core schema.
+
+Every rule of ``shared/spec/contract.md`` lives here: field types and constraints are checked by
+pydantic-core itself, and the few rules that need a whole entry, the whole record or the clock
+are two small functions. :func:`validate_body` turns a candidate body into the exact wire body (or
+raises :class:`~customcd.problems.InvalidRecord` with every problem at once). The pydantic models
+in :mod:`customcd.job` validate through this same schema; the hot paths (``customcd send``,
+backfill) use it directly and never pay for building the models.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from typing import Any, cast
+
+from pydantic_core import PydanticCustomError, SchemaValidator, ValidationError
+from pydantic_core import core_schema as cs
+
+from .problems import MISSING, InvalidRecord, Problem
+
+__all__ = [
+    "BASE_FIELDS",
+    "DESCRIPTIONS",
+    "EARLIEST_START",
+    "FUTURE_TOLERANCE",
+    "MAX_OPTIONAL_FIELDS",
+    "MAX_OPTIONAL_VALUES",
+    "OPTIONAL_TYPES",
+    "STATUSES",
+    "body_schema",
+    "entry_schema",
+    "idempotency_key",
+    "validate_body",
+    "validate_entry",
+]
+
+STATUSES: tuple[str, ...] = ("Succeeded", "Failed", "On Hold")
+OPTIONAL_TYPES: tuple[str, ...] = ("string", "integer", "float", "duration", "timestamp")
+MAX_OPTIONAL_FIELDS = 20
+MAX_OPTIONAL_VALUES = 20
+BASE_FIELDS: tuple[str, ...] = (
+    "job_id",
+    "commit_sha",
+    "service_id",
+    "job_start_time",
+    "job_duration",
+    "status",
+    "repo_id",
+    "repo_name",
+    "triggered_by",
+    "job_type",
+)
+#: Epoch seconds of 2000-01-01: an earlier start time is a unit or field mix-up, not a deployment.
+EARLIEST_START = 946_684_800
+#: How far in the future a start time may be (clock skew between CI agents) before it is an error.
+FUTURE_TOLERANCE = 600
+#: Epoch values with 13 or more digits are milliseconds.
+_MS = 10**12
+
+DESCRIPTIONS: dict[str, str] = {
+    "job_id": "Identifies the job; non-empty. Allstacks does not treat it as unique.",
+    "commit_sha": "The full commit SHA: 40 (SHA-1) or 64 (SHA-256) hex characters.",
+    "service_id": "ID of the Custom CD service the record is routed to (positive).",
+    "job_start_time": "Start of the job, epoch seconds (not milliseconds).",
+    "job_duration": "Duration of the job in whole seconds (>= 0).",
+    "status": "Succeeded, Failed or On Hold.",
+    "repo_id": "Repository id; one of repo_id and repo_name is required.",
+    "repo_name": "Repository name; one of repo_id and repo_name is required.",
+    "triggered_by": "User email or agent username; blank -> server default 'Custom CD Agent'.",
+    "job_type": "Kind of job; blank -> server default 'CUSTOM_CD_JOB'.",
+    "optional": "At most 20 extra properties {key, value, type}; keys unique.",
+    "key": "Name of the property in Allstacks; non-empty, not a base field.",
+    "value": "One value or a list of 1 to 20 values, each of the entry's type.",
+    "type": "One of string, integer, float, duration, timestamp.",
+}
+
+_SHA_PATTERN = r"^[0-9a-fA-F]{40}([0-9a-fA-F]{24})?$"
+_HEX = re.compile(r"[0-9a-fA-F]+")
+_RESERVED_KEYS = frozenset((*BASE_FIELDS, "optional"))
+#: Optional types whose values need no further check when of exactly this Python type.
+_EXACT: dict[str, type] = {"string": str, "integer": int, "duration": int}
+
+
+def _fail(error_type: str, message: str, **ctx: Any) -> PydanticCustomError:
+    return PydanticCustomError(error_type, message, ctx or None)
+
+
+def _now(info: cs.ValidationInfo) -> float:
+    context = info.context if isinstance(info.context, dict) else {}
+    now = context.get("now")
+    return float(now) if now is not None else time.time()
+
+
+def _check_value(kind: str, value: Any, info: cs.ValidationInfo) -> Any:
+    """One optional value against its entry's type; returns it (floats normalised)."""
+    if _EXACT.get(kind) is type(value) and (kind != "duration" or cast(int, value) >= 0):
+        return value  # the common cases, decided at once
+    if isinstance(value, bool):
+        raise _fail(
+            "value_type",
+            "{bad} is a boolean, not a value of type '{kind}'",
+            bad=repr(value),
+            kind=kind,
+        )
+    if kind == "string":
+        if not isinstance(value, str):
+            raise _fail(
+                "value_type", "{bad} is not a string, as type 'string' needs", bad=repr(value)
+            )
+        return value
+    if kind == "float":
+        if not isinstance(value, (int, float)):
+            raise _fail(
+                "value_type", "{bad} is not a number, as type 'float' needs", bad=repr(value)
+            )
+        if value != value or value in (float("inf"), float("-inf")):
+            raise _fail("value_type", "{bad} is not a finite number", bad=repr(value))
+        return float(value)
+    if not isinstance(value, int):
+        raise _fail(
+            "value_type",
+            "{bad} is not a whole number, as type '{kind}' needs",
+            bad=repr(value),
+            kind=kind,
+        )
+    if kind == "duration" and value < 0:
+        raise _fail("value_range", "{bad}: a duration cannot be negative", bad=repr(value))
+    if kind == "timestamp":
+        if value >= _MS:
+            raise _fail(
+                "value_range", "{bad} looks like epoch milliseconds; give seconds", bad=repr(value)
+            )
+        if value < EARLIEST_START:
+            raise _fail(
+                "value_range", "{bad} is before 2000-01-01; give epoch seconds", bad=repr(value)
+            )
+        if value > _now(info) + FUTURE_TOLERANCE:
+            raise _fail(
+                "value_range", "{bad} is more than 10 minutes in the future", bad=repr(value)
+            )
+    return value
+
+
+def _entry_rules(entry: dict[str, Any], info: cs.ValidationInfo) -> dict[str, Any]:
+    """Rules of one optional entry that depend on several of its parts."""
+    if entry["key"] in _RESERVED_KEYS:
+        raise _fail(
+            "reserved_key",
+            "is a base field of the contract; give it as that field, not as an optional one",
+        )
+    kind, value = entry["type"], entry["value"]
+    if type(value) is list:
+        if not value:
+            raise _fail("empty_list", "is an empty list; give at least one value")
+        if len(value) > MAX_OPTIONAL_VALUES:
+            raise _fail(
+                "too_many_values",
+                "has {count} values; at most 20 are allowed in one optional field",
+                count=len(value),
+            )
+        entry["value"] = [_check_value(kind, item, info) for item in value]
+    else:
+        entry["value"] = _check_value(kind, value, info)
+    return entry
+
+
+def _record_rules(body: dict[str, Any], info: cs.ValidationInfo) -> dict[str, Any]:
+    """Rules that need the whole record or the clock; also drops absent fields (never null)."""
+    for name in ("repo_id", "repo_name", "triggered_by", "job_type", "optional"):
+        if name in body and (body[name] is None or body[name] == "" or body[name] == []):
+            del body[name]
+    if "repo_id" not in body and "repo_name" not in body:
+        raise _fail("repo", "one of repo_id and repo_name must be given (both may be)")
+    if body["job_start_time"] > _now(info) + FUTURE_TOLERANCE:
+        raise _fail(
+            "future",
+            "is more than 10 minutes in the future; check the start time and the agent's clock",
+        )
+    entries = body.get("optional")
+    if entries and len(entries) > 1:
+        seen: set[str] = set()
+        for entry in entries:
+            if entry["key"] in seen:
+                raise _fail(
+                    "duplicate_key",
+                    "key {key!r} appears twice; keys must be unique",
+                    key=entry["key"],
+                )
+            seen.add(entry["key"])
+    return body
+
+
+def _text(**constraints: Any) -> cs.CoreSchema:
+    return cs.str_schema(strict=True, strip_whitespace=True, **constraints)
+
+
+def _field(schema: cs.CoreSchema, name: str, *, required: bool = True) -> cs.TypedDictField:
+    return cs.typed_dict_field(
+        schema,
+        required=required,
+        metadata={"pydantic_js_updates": {"description": DESCRIPTIONS[name]}},
+    )
+
+
+def entry_schema() -> cs.CoreSchema:
+    """The schema of one ``optional`` entry ``{key, value, type}``."""
+    value_json = {
+        "anyOf": [
+            {"type": ["string", "number", "integer"]},
+            {
+                "type": "array",
+                "items": {"type": ["string", "number", "integer"]},
+                "minItems": 1,
+                "maxItems": MAX_OPTIONAL_VALUES,
+            },
+        ]
+    }
+    fields = {
+        "key": _field(_text(min_length=1), "key"),
+        "value": cs.typed_dict_field(
+            cs.any_schema(),
+            metadata={"pydantic_js_updates": {"description": DESCRIPTIONS["value"], **value_json}},
+        ),
+        "type": _field(cs.literal_schema(list(OPTIONAL_TYPES)), "type"),
+    }
+    return cs.with_info_after_validator_function(
+        _entry_rules, cs.typed_dict_schema(fields, extra_behavior="forbid", ref="OptionalField")
+    )
+
+
+def body_schema() -> cs.CoreSchema:
+    """The schema of a whole body: types, constraints and the record rules."""
+    optional_list = cs.list_schema(entry_schema(), max_length=MAX_OPTIONAL_FIELDS)
+    fields = {
+        "job_id": _field(_text(min_length=1), "job_id"),
+        "commit_sha": _field(_text(to_lower=True, pattern=_SHA_PATTERN), "commit_sha"),
+        "service_id": _field(cs.int_schema(strict=True, gt=0), "service_id"),
+        "job_start_time": _field(
+            cs.int_schema(strict=True, ge=EARLIEST_START, lt=_MS), "job_start_time"
+        ),
+        "job_duration": _field(cs.int_schema(strict=True, ge=0), "job_duration"),
+        "status": _field(cs.literal_schema(list(STATUSES)), "status"),
+        **{
+            name: _field(cs.nullable_schema(_text()), name, required=False)
+            for name in ("repo_id", "repo_name", "triggered_by", "job_type")
+        },
+        "optional": _field(cs.nullable_schema(optional_list), "optional", required=False),
+    }
+    return cs.with_info_after_validator_function(
+        _record_rules, cs.typed_dict_schema(fields, extra_behavior="forbid")
+    )
+
+
+_VALIDATORS: dict[str, SchemaValidator] = {}
+
+
+def _validator(name: str) -> SchemaValidator:
+    validator = _VALIDATORS.get(name)
+    if validator is None:
+        validator = _VALIDATORS[name] = SchemaValidator(
+            body_schema() if name == "body" else entry_schema()
+        )
+    return validator
+
+
+def validate_body(body: Any, *, now: float | None = None) -> dict[str, Any]:
+    """Check a candidate body against the contract and return the exact wire body.
+
+    The result has the contract's field order, ``commit_sha`` in lower case, text stripped,
+    absent optional fields omitted (never null) and float values as floats.
+
+    :param body: the decoded JSON body (any value: a non-object is a problem too).
+    :param now: the epoch seconds to judge future times against (default: the clock).
+    :raises InvalidRecord: with every problem found.
+    """
+    try:
+        clean: dict[str, Any] = _validator("body").validate_python(body, context={"now": now})
+    except ValidationError as exc:
+        raise InvalidRecord(problems_from(exc, body)) from None
+    return clean
+
+
+def validate_entry(entry: Any, *, now: float | None = None) -> dict[str, Any]:
+    """Check one ``optional`` entry; return it cleaned.
+
+    :raises InvalidRecord: with every problem found.
+    """
+    try:
+        clean: dict[str, Any] = _validator("entry").validate_python(entry, context={"now": now})
+    except ValidationError as exc:
+        raise InvalidRecord(problems_from(exc, entry)) from None
+    return clean
+
+
+def idempotency_key(
+    service_id: int, job_id: str, commit_sha: str, start: int, status: str = ""
+) -> str:
+    """The ``Idempotency-Key`` of a record: the same for every attempt, replay and backfill.
+
+    The status is part of the identity so that a job reported ``On Hold`` (waiting for an
+    approval) and later with its final status sends both records.
+    """
+    identity = f"{service_id}\x1f{job_id}\x1f{commit_sha}\x1f{start}\x1f{status}"
+    return "customcd-" + hashlib.sha256(identity.encode()).hexdigest()[:40]
+
+
+# -- turning pydantic-core's errors into problems a person can act on ------------------------
+
+#: Record-level errors and the field they concern.
+_RECORD_KINDS = {
+    "repo": "repo_id/repo_name",
+    "future": "job_start_time",
+    "duplicate_key": "optional",
+}
+_VALUE_KINDS = frozenset({"value_type", "value_range", "empty_list", "too_many_values"})
+_TYPE_RULES = {
+    "string_type": "must be a string",
+    "int_type": "must be an integer",
+    "float_type": "must be a number",
+    "bool_type": "must be a boolean",
+    "list_type": "must be a list",
+    "dict_type": "must be an object",
+    "missing": "is required",
+    "extra_forbidden": "is not a field of the Custom CD contract",
+    "int_from_float": "must be a whole number",
+}
+
+
+def _constraint_rule(field: str, kind: str, value: Any) -> str | None:
+    """A person's phrasing of a constraint pydantic-core checked."""
+    if field.endswith(".key") and kind == "string_too_short":
+        return "an optional field needs a non-empty key"
+    if field == "job_id" and kind == "string_too_short":
+        return "must not be empty"
+    if field == "commit_sha" and kind == "string_pattern_mismatch":
+        sha = str(value).strip().lower()
+        if sha and _HEX.fullmatch(sha) and len(sha) < 40:
+            return (
+                f"is a short SHA ({len(sha)} characters); the contract needs the full 40- or "
+                "64-character SHA (git rev-parse HEAD)"
+            )
+        return f"must be the full commit SHA: exactly 40 or 64 hex characters (got {len(sha)})"
+    if field == "service_id" and kind == "greater_than":
+        return "must be a positive integer (the Custom CD service's id)"
+    if field == "job_start_time" and kind == "greater_than_equal":
+        return "is before 2000-01-01; the contract wants epoch seconds (is this a duration?)"
+    if field == "job_start_time" and kind == "less_than":
+        return (
+            "looks like epoch milliseconds (13 digits); the contract wants seconds "
+            "(divide by 1000, or use --start-time-ms)"
+        )
+    if field == "job_duration" and kind == "greater_than_equal":
+        return "must be >= 0 seconds"
+    if field == "optional" and kind == "too_long":
+        count = len(value) if isinstance(value, list) else "more than 20"
+        return f"has {count} entries; at most 20 optional fields are allowed"
+    return None
+
+
+def _loc_to_field(loc: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += ("." if text else "") + part
+    return text or "body"
+
+
+def _lookup(body: Any, loc: tuple[int | str, ...]) -> Any:
+    value = body
+    for part in loc:
+        try:
+            value = value[part]
+        except (KeyError, IndexError, TypeError):
+            return MISSING
+    return value
+
+
+def problems_from(exc: ValidationError, body: Any) -> list[Problem]:
+    """Turn pydantic-core's errors into :class:`Problem` objects, one per field, in body order."""
+    problems: dict[str, Problem] = {}
+    for error in exc.errors(include_url=False):
+        loc = tuple(error["loc"])
+        field = _loc_to_field(loc)
+        kind = error["type"]
+        if kind == "literal_error" and field.endswith("status"):
+            rule = "must be exactly one of 'Succeeded', 'Failed', 'On Hold'"
+        elif kind == "literal_error" and field.endswith("type"):
+            rule = "must be one of 'string', 'integer', 'float', 'duration', 'timestamp'"
+        elif kind in _TYPE_RULES:
+            rule = _TYPE_RULES[kind]
+            if kind == "int_type" and isinstance(error.get("input"), bool):
+                rule = "must be an integer (a boolean is not one)"
+            if kind == "dict_type" and field == "body":
+                rule = "must be a JSON object with the contract's fields"
+            if kind == "dict_type" and field.startswith("optional["):
+                rule = "must be an object {key, value, type}"
+        else:
+            rule = _constraint_rule(field, kind, error.get("input")) or str(error["msg"])
+        if field == "body" and kind in _RECORD_KINDS:
+            field = _RECORD_KINDS[kind]
+            loc = (field,)
+        if kind in _VALUE_KINDS:
+            field, loc = field + ".value", (*loc, "value")
+        elif kind == "reserved_key":
+            field, loc = field + ".key", (*loc, "key")
+        value = MISSING if kind == "missing" or not loc else _lookup(body, loc)
+        problems.setdefault(field, Problem(field, value, rule))
+    return list(problems.values())
