@@ -236,6 +236,7 @@ def run_backfill(
         timeout=query.timeout,
         now=time.time(),
         log=log,
+        history=True,
     )
     write_lock = threading.Lock()
 

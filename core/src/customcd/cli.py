@@ -744,7 +744,7 @@ def _run_backfill(adapter_name: str, values: dict[str, Any]) -> None:
             selection=selection,
             server=server,
             env=os.environ,
-            options=config.adapter_options,
+            options=config.adapter_options.get(adapter_name, {}),
             include_on_hold=common["include_on_hold"],
             timeout=config.timeout,
             log=log,

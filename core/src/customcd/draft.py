@@ -113,6 +113,9 @@ class CollectContext:
     :param timeout: seconds any one call to a CI server may take.
     :param now: the current epoch time (seconds), for "duration so far".
     :param log: the logger to report on (``-v`` shows it).
+    :param history: ``True`` when the draft is a past build read by a backfill, not the job
+        running here: plugins that read the local machine (the checkout, the clock) must not
+        fill it.
     """
 
     env: Mapping[str, str]
@@ -121,6 +124,7 @@ class CollectContext:
     timeout: float = 10.0
     now: float = 0.0
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("customcd"))
+    history: bool = False
 
     def adapter_options(self, name: str) -> Mapping[str, Any]:
         """The ``[adapters.NAME]`` table of ``customcd.toml`` (empty when absent)."""

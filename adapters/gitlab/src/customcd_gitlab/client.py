@@ -147,8 +147,12 @@ def connect(
     return gitlab.Gitlab(url, **kwargs)
 
 
-#: Keyword arguments for every call: fail fast instead of sleeping through rate limits.
+#: Keyword arguments for every call of a pipeline step: fail fast instead of sleeping through
+#: rate limits (a reporting step must never hold a deployment up).
 CALL_OPTIONS: dict[str, Any] = {"obey_rate_limit": False, "max_retries": 0}
+#: Keyword arguments for backfill calls: a long import waits out GitLab's rate limit
+#: (``Retry-After`` / ``RateLimit-Reset``) and goes on, a few times at most.
+HISTORY_CALL_OPTIONS: dict[str, Any] = {"obey_rate_limit": True, "max_retries": 5}
 
 
 def _describe_token(token: Token | None) -> str:

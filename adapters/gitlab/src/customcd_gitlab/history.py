@@ -19,7 +19,7 @@ from customcd.draft import Draft
 
 from .client import (
     API_TOKEN_VARIABLES,
-    CALL_OPTIONS,
+    HISTORY_CALL_OPTIONS,
     Token,
     api_errors,
     connect,
@@ -147,7 +147,7 @@ def _projects(run: _Run, projects: list[str], group: str) -> Iterator[tuple[Any,
         try:
             with api_errors(what, run.url, run.token):
                 data = run.gl.projects.get(
-                    ref, timeout=run.query.timeout, **CALL_OPTIONS
+                    ref, timeout=run.query.timeout, **HISTORY_CALL_OPTIONS
                 ).attributes
             yield data["id"], data.get("path_with_namespace")
         except AdapterError:
@@ -164,7 +164,7 @@ def _projects(run: _Run, projects: list[str], group: str) -> Iterator[tuple[Any,
                 sort="asc",
                 iterator=True,
                 timeout=run.query.timeout,
-                **CALL_OPTIONS,
+                **HISTORY_CALL_OPTIONS,
             )
             for item in items:
                 yield item.attributes["id"], item.attributes.get("path_with_namespace")
@@ -212,7 +212,7 @@ def _deployments(run: _Run, project_id: Any, path: str | None) -> Iterator[Draft
     what = f"listing deployments of project {path or project_id}"
     with api_errors(what, run.url, run.token):
         listing = run.gl.projects.get(project_id, lazy=True).deployments.list(
-            iterator=True, timeout=run.query.timeout, **params, **CALL_OPTIONS
+            iterator=True, timeout=run.query.timeout, **params, **HISTORY_CALL_OPTIONS
         )
         for item in listing:
             deployment = item.attributes
@@ -257,7 +257,7 @@ def _pipelines(run: _Run, project_id: Any, path: str | None) -> Iterator[Draft]:
     with api_errors(what, run.url, run.token):
         project = run.gl.projects.get(project_id, lazy=True)
         listing = project.pipelines.list(
-            iterator=True, timeout=run.query.timeout, **params, **CALL_OPTIONS
+            iterator=True, timeout=run.query.timeout, **params, **HISTORY_CALL_OPTIONS
         )
         for item in listing:
             summary = item.attributes
@@ -273,7 +273,9 @@ def _pipelines(run: _Run, project_id: Any, path: str | None) -> Iterator[Draft]:
                 continue
             if not _in_window(run, epoch(summary.get("created_at"))):
                 continue
-            detail = project.pipelines.get(summary["id"], timeout=run.query.timeout, **CALL_OPTIONS)
+            detail = project.pipelines.get(
+                summary["id"], timeout=run.query.timeout, **HISTORY_CALL_OPTIONS
+            )
             draft = _pipeline_draft(dict(detail.attributes), project_id, path, run.options)
             draft.cursor = str(Cursor("pipelines", str(project_id), updated or 0, summary["id"]))
             yield draft

@@ -39,8 +39,8 @@ DEFAULT_TIMEOUT = 5.0
 @hookimpl
 def customcd_enrich(draft: Draft, context: CollectContext) -> None:
     """Fill ``commit_sha`` and ``repo_name`` from the local checkout when nothing else did."""
-    if draft.skip:
-        return
+    if draft.skip or context.history:
+        return  # a past build (backfill): today's checkout says nothing about it
     wanted = [name for name in ("commit_sha", "repo_name") if _missing(name, draft, context)]
     if not wanted:
         return  # everything is known already: do not even start git
