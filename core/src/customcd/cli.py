@@ -21,7 +21,7 @@ import click
 from . import __version__
 from .problems import CustomcdError, InvalidRecord
 from .report import EXIT, Reporter, exit_code_for
-from .settings import FIELD_INPUTS, SETTINGS
+from .settings import FIELD_INPUTS, SETTINGS, Setting
 
 __all__ = ["cli", "main"]
 
@@ -97,28 +97,36 @@ def cli(verbose: int) -> None:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _setting_option(setting: Setting) -> click.Option:
+    """The click option of one run setting (from the settings registry)."""
+    help_text = f"{setting.help} [env: {setting.env}]"
+    if setting.kind == "bool":
+        return click.Option(
+            [setting.flag, setting.name], is_flag=True, default=None, help=help_text
+        )
+    return click.Option(
+        [setting.flag, setting.name],
+        default=None,
+        metavar=_METAVARS.get(setting.kind, "VALUE"),
+        help=help_text,
+    )
+
+
+_METAVARS = {"str": "TEXT", "path": "PATH", "float": "SECONDS", "int": "N"}
+
+
+def _setting_params(names: tuple[str, ...]) -> list[click.Option]:
+    """The options of the named settings, in registry order."""
+    return [_setting_option(s) for s in SETTINGS if s.name in names and s.flag]
+
+
 def _setting_options(names: tuple[str, ...]) -> Callable[[F], F]:
     """Decorator adding the run-setting flags named (from the settings registry)."""
 
     def decorate(func: F) -> F:
-        for setting in reversed([s for s in SETTINGS if s.name in names and s.flag]):
-            if setting.kind == "bool":
-                option = click.option(
-                    setting.flag,
-                    setting.name,
-                    is_flag=True,
-                    default=None,
-                    help=f"{setting.help} [env: {setting.env}]",
-                )
-            else:
-                option = click.option(
-                    setting.flag,
-                    setting.name,
-                    default=None,
-                    metavar=setting.kind.upper(),
-                    help=f"{setting.help} [env: {setting.env}]",
-                )
-            func = option(func)
+        params = getattr(func, "__click_params__", [])
+        params.extend(reversed(_setting_params(names)))  # click reverses decorator order
+        func.__click_params__ = params  # type: ignore[attr-defined]
         return func
 
     return decorate
@@ -136,7 +144,8 @@ def _field_options(func: F) -> F:
     return func
 
 
-_SEND_SETTINGS = (
+#: Settings of every command that delivers (send, outbox flush).
+_DELIVERY_SETTINGS = (
     "url",
     "company_id",
     "token_file",
@@ -146,9 +155,9 @@ _SEND_SETTINGS = (
     "timeout",
     "ca_bundle",
     "allow_http",
-    "adapter",
     "config",
 )
+_SEND_SETTINGS = (*_DELIVERY_SETTINGS, "adapter")
 
 
 def _strict_from(flags: dict[str, Any]) -> bool:
@@ -483,20 +492,7 @@ def outbox_list(as_json: bool, **settings: Any) -> None:
 
 @outbox.command("flush")
 @click.option("--rejected", is_flag=True, help="Also retry records the server rejected before.")
-@_setting_options(
-    (
-        "url",
-        "company_id",
-        "token_file",
-        "strict",
-        "outbox",
-        "deadline",
-        "timeout",
-        "ca_bundle",
-        "allow_http",
-        "config",
-    )
-)
+@_setting_options(_DELIVERY_SETTINGS)
 def outbox_flush(rejected: bool, **settings: Any) -> None:
     """Re-send pending records (oldest first) within the deadline.
 
@@ -572,17 +568,8 @@ def demo(keep: Path | None) -> None:
     sys.exit(run_demo(keep))
 
 
-_BACKFILL_SETTINGS = (
-    "url",
-    "company_id",
-    "token_file",
-    "outbox",
-    "deadline",
-    "timeout",
-    "ca_bundle",
-    "allow_http",
-    "config",
-)
+#: Backfill is run by people and batch jobs, not a pipeline step: it always uses the exit codes.
+_BACKFILL_SETTINGS = tuple(name for name in _DELIVERY_SETTINGS if name != "strict")
 
 
 class _BackfillGroup(click.Group):
@@ -672,16 +659,7 @@ def _backfill_params() -> list[click.Parameter]:
             help="An optional field for every record; repeatable.",
         ),
     ]
-    for setting in SETTINGS:
-        if setting.name in _BACKFILL_SETTINGS and setting.flag:
-            help_text = f"{setting.help} [env: {setting.env}]"
-            if setting.kind == "bool":
-                option = click.Option(
-                    [setting.flag, setting.name], is_flag=True, default=None, help=help_text
-                )
-            else:
-                option = click.Option([setting.flag, setting.name], default=None, help=help_text)
-            params.append(option)
+    params.extend(_setting_params(_BACKFILL_SETTINGS))
     return params
 
 

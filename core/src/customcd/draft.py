@@ -12,21 +12,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .wire import BASE_FIELDS
+
 __all__ = ["DRAFT_FIELDS", "CollectContext", "Draft"]
 
 #: The base fields a draft can carry, in contract order.
-DRAFT_FIELDS: tuple[str, ...] = (
-    "job_id",
-    "commit_sha",
-    "service_id",
-    "job_start_time",
-    "job_duration",
-    "status",
-    "repo_id",
-    "repo_name",
-    "triggered_by",
-    "job_type",
-)
+DRAFT_FIELDS: tuple[str, ...] = BASE_FIELDS
 
 
 @dataclass
