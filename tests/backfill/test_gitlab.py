@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from backfill_support import no_secret, sent_ids
 from make_cassettes import GITLAB_COUNT, gitlab_deployment
 
@@ -108,12 +107,6 @@ def test_dry_run_with_on_hold_deployments(backfill, customcd_receiver, tmp_path,
     no_secret(TOKEN, out.read_text(), run.stderr)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli._run_backfill passes the whole [adapters] table as HistoryQuery.options, so "
-    "[adapters.gitlab] per_page (and jenkins history_page_size, azure page_size) never reach "
-    "the adapter; fix: options=config.adapter_options.get(adapter_name, {})",
-)
 def test_adapter_options_from_customcd_toml_reach_the_history(
     backfill, customcd_receiver, tmp_path
 ):
@@ -124,11 +117,6 @@ def test_adapter_options_from_customcd_toml_reach_the_history(
     assert len(customcd_receiver.accepted) == 39
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="GitLab history calls python-gitlab with obey_rate_limit=False, max_retries=0: a 429 "
-    "with Retry-After/RateLimit-* ends the backfill (exit 78) instead of pausing and going on",
-)
 def test_gitlab_rate_limit_pauses_and_goes_on(backfill, customcd_receiver):
     run = backfill("gitlab", "backfill_gitlab_rate_limited.yaml", [*ARGS, "--service-id", "5"], ENV)
     assert run.exit_code == 0, run.stderr

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 
-import pytest
 from backfill_support import no_secret, sent_ids
 from customcd.receiver import Fault
 
@@ -173,13 +172,6 @@ def test_exit_code_78_without_a_server_or_a_token(backfill, customcd_env):
     assert no_token.exit_code == 78 and "CUSTOMCD_TOKEN" in no_token.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="run_backfill runs the enrich hooks on historical drafts: the git plugin fills a past "
-    "build's missing commit_sha/repo_name from the LOCAL checkout's HEAD/origin, so a backfill "
-    "started inside a clone sends wrong history; fix: mark the context as history "
-    "(CollectContext(history=True) in run_backfill) and have customcd-git return early on it",
-)
 def test_a_local_checkout_does_not_fill_past_builds(backfill, customcd_receiver, tmp_path):
     clone = tmp_path / "clone"
     clone.mkdir()
