@@ -1,0 +1,188 @@
+"""Property-based tests: what the contract accepts is what the receiver accepts, and what it
+rejects is never sent."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from customcd.problems import InvalidRecord
+from customcd.receiver import Receiver
+from customcd.record import Record
+from customcd.testing import TEST_TOKEN
+from customcd.wire import BASE_FIELDS, OPTIONAL_TYPES, validate_body
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+NOW = time.time()
+START = st.integers(min_value=946_684_800 - 10, max_value=int(NOW) + 1200)
+TEXT = st.text(min_size=0, max_size=12)
+SCALARS = st.one_of(
+    st.integers(-5, 2_000_000_000_000), st.floats(allow_nan=True), TEXT, st.booleans(), st.none()
+)
+
+
+def entries():
+    value = st.one_of(SCALARS, st.lists(SCALARS, min_size=0, max_size=22))
+    return st.fixed_dictionaries(
+        {
+            "key": st.one_of(st.sampled_from(["env", "tier", "status", ""]), TEXT),
+            "value": value,
+            "type": st.one_of(st.sampled_from(OPTIONAL_TYPES), TEXT),
+        },
+    )
+
+
+def bodies():
+    """Mostly-plausible bodies with every kind of mistake mixed in."""
+    return st.fixed_dictionaries(
+        {
+            "job_id": st.one_of(TEXT, st.integers()),
+            "commit_sha": st.one_of(
+                st.text(alphabet="0123456789abcdefABCDEF", min_size=38, max_size=66), TEXT
+            ),
+            "service_id": st.one_of(st.integers(-2, 10**6), st.booleans(), TEXT),
+            "job_start_time": st.one_of(START, st.integers(10**12, 10**13), TEXT),
+            "job_duration": st.one_of(st.integers(-5, 10**6), st.floats(allow_nan=False)),
+            "status": st.sampled_from(["Succeeded", "Failed", "On Hold", "succeeded", "OK"]),
+        },
+        optional={
+            "repo_id": st.one_of(TEXT, st.none()),
+            "repo_name": st.one_of(TEXT, st.none()),
+            "triggered_by": st.one_of(TEXT, st.none()),
+            "job_type": st.one_of(TEXT, st.none()),
+            "optional": st.one_of(st.none(), st.lists(entries(), max_size=22)),
+            "surprise": st.integers(),
+        },
+    )
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(bodies())
+def test_every_body_is_either_valid_or_reported_with_problems(body):
+    try:
+        clean = validate_body(body, now=NOW)
+    except InvalidRecord as exc:
+        assert exc.problems, "a rejection always says why"
+        for problem in exc.problems:
+            assert problem.field and problem.rule
+        return
+    assert set(clean) <= {*BASE_FIELDS, "optional"}
+    assert None not in clean.values()
+    assert clean["commit_sha"] == clean["commit_sha"].lower() and len(clean["commit_sha"]) in (
+        40,
+        64,
+    )
+    assert clean.get("repo_id") or clean.get("repo_name")
+    assert validate_body(json.loads(Record(clean).to_json()), now=NOW) == clean  # stable
+
+
+_RECEIVER: dict[str, Receiver] = {}
+
+
+def receiver() -> Receiver:
+    if "r" not in _RECEIVER:
+        _RECEIVER["r"] = Receiver(company_id="1", token=TEST_TOKEN).start()
+    return _RECEIVER["r"]
+
+
+def teardown_module():
+    if "r" in _RECEIVER:
+        _RECEIVER.pop("r").stop()
+
+
+def valid_bodies():
+    """Bodies built to satisfy every rule (so that delivery is exercised often)."""
+    entry = st.one_of(
+        st.fixed_dictionaries(
+            {
+                "key": st.from_regex(r"[a-z]{1,8}", fullmatch=True),
+                "value": st.one_of(TEXT, st.lists(TEXT, min_size=1, max_size=20)),
+                "type": st.just("string"),
+            }
+        ),
+        st.fixed_dictionaries(
+            {
+                "key": st.from_regex(r"n[a-z]{1,8}", fullmatch=True),
+                "value": st.integers(0, 10**9),
+                "type": st.just("duration"),
+            }
+        ),
+        st.fixed_dictionaries(
+            {
+                "key": st.from_regex(r"f[a-z]{1,8}", fullmatch=True),
+                "value": st.floats(allow_nan=False, allow_infinity=False),
+                "type": st.just("float"),
+            }
+        ),
+    )
+    return st.fixed_dictionaries(
+        {
+            "job_id": st.text(alphabet="abc123-#/ ", min_size=1, max_size=20).filter(str.strip),
+            "commit_sha": st.text(alphabet="0123456789abcdefABCDEF", min_size=40, max_size=40),
+            "service_id": st.integers(1, 10**6),
+            "job_start_time": st.integers(946_684_800, int(NOW)),
+            "job_duration": st.integers(0, 10**6),
+            "status": st.sampled_from(["Succeeded", "Failed", "On Hold"]),
+            "repo_name": st.text(min_size=1, max_size=20).filter(str.strip),
+        },
+        optional={
+            "optional": st.lists(entry, max_size=20, unique_by=lambda e: e["key"]),
+            "triggered_by": TEXT,
+            "job_type": TEXT,
+        },
+    )
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(body=valid_bodies())
+def test_bodies_the_models_accept_are_delivered_byte_for_byte(body, tmp_path_factory):
+    from customcd.delivery import Dispatcher, Sender
+    from customcd.outbox import Outbox
+    from customcd.retry import RetryPolicy
+    from customcd.secret import Secret
+    from customcd.transport import Endpoint
+
+    server = receiver()
+    record = Record.from_body(body, now=time.time())  # must not raise: these are valid
+    outbox = Outbox(tmp_path_factory.mktemp("p") / "o.db")
+    sender = Sender(
+        Endpoint.parse(server.url, "1"),
+        Secret(TEST_TOKEN),
+        policy=RetryPolicy(deadline=5, attempt_timeout=2),
+    )
+    try:
+        outcome = Dispatcher(sender, outbox).deliver(
+            record.idempotency_key, record.body, record.to_json()
+        )
+    finally:
+        sender.close()
+        outbox.close()
+    assert outcome.kind in ("delivered", "duplicate"), outcome.reason
+    assert outbox.path.exists()
+    if outcome.kind == "delivered":
+        assert server.requests[-1].body == record.to_json().encode()
+
+
+@settings(max_examples=100, deadline=None)
+@given(body=st.one_of(bodies(), valid_bodies()))
+def test_the_receiver_agrees_with_the_models(body):
+    """Posted raw, a body is accepted by the receiver exactly when the models accept it."""
+    import httpx
+
+    server = receiver()
+    try:
+        validate_body(body, now=time.time())
+        valid = True
+    except InvalidRecord:
+        valid = False
+    response = httpx.post(
+        server.endpoint, json=body, timeout=5, headers={"Authorization": f"Bearer {TEST_TOKEN}"}
+    )
+    assert (response.status_code in (200, 201)) == valid, response.text
+    if not valid:
+        assert response.status_code == 422 and response.json()["problems"]
