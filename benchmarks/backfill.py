@@ -1,0 +1,277 @@
+"""Backfill throughput and memory: a local fake history source to the local receiver.
+
+    uv run python benchmarks/backfill.py            # N = 10,000; memory at 10k and 100k
+    uv run python benchmarks/backfill.py --quick    # N = 2,000; memory at 2k and 20k
+    uv run python benchmarks/backfill.py --records 5000 --profile
+    uv run python benchmarks/backfill.py --quick --no-memory --latency 20   # a remote endpoint
+
+What it measures (issue #8 targets):
+
+* records/s of ``run_backfill(concurrency=8)`` (the concurrent path) and of
+  ``run_backfill(concurrency=1)`` (one record at a time) over the same N records, in the same run;
+  target: concurrent >= 5x the baseline;
+* the peak RSS of the backfill process for N and 10 x N records (each in a fresh child process,
+  the receiver in another); target: growth < 20 MB from 10k to 100k (memory flat in N).
+
+The history source is a throwaway :class:`~customcd.adapter.Adapter` registered with
+``get_plugin_manager(extra=[...])`` that yields drafts lazily. The receiver
+(:class:`customcd.receiver.Receiver`, which keeps every accepted body in memory) runs in a separate
+process so its memory does not count. Each run uses a fresh outbox (SQLite, as configured by
+core: WAL, ``synchronous=FULL``) in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+TOKEN = "bench-token-0123456789"  # the local receiver's token (not a secret)
+START = 1_700_000_000
+
+RECEIVER = """
+import sys, time
+from customcd.receiver import Receiver
+receiver = Receiver(company_id="1", token=sys.argv[1])
+latency = float(sys.argv[2])
+if latency:  # a network round trip, as a remote endpoint would add
+    answer = receiver.answer
+    def slow(*args):
+        time.sleep(latency)
+        return answer(*args)
+    receiver.answer = slow
+receiver.start()
+print(receiver.url, flush=True)
+sys.stdin.read()  # until the parent closes our stdin
+receiver.stop()
+"""
+
+
+@contextlib.contextmanager
+def receiver_process(latency: float = 0.0) -> Iterator[str]:
+    """A local receiver in its own process (answering after ``latency`` s); yields its URL."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", RECEIVER, TOKEN, str(latency)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        if not url.startswith("http"):
+            raise RuntimeError("the receiver did not start")
+        yield url
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def make_adapter(count: int, prefix: str) -> Any:
+    from customcd.adapter import Adapter, HistoryQuery
+    from customcd.draft import Draft
+
+    class FakeHistory(Adapter):
+        """``count`` finished builds, yielded lazily (nothing is kept)."""
+
+        name = "benchhist"
+        title = "Benchmark history"
+        status_map: ClassVar = {"OK": "Succeeded", "BAD": "Failed"}
+
+        def detect(self, env: Any) -> bool:
+            return False
+
+        def collect(self, context: Any) -> Draft:
+            raise NotImplementedError
+
+        def history(self, query: HistoryQuery) -> Iterator[Draft]:
+            for number in range(count):
+                yield Draft(
+                    job_id=f"{prefix}#{number}",
+                    commit_sha=f"{number:040x}",
+                    job_start_time=START + number,
+                    job_duration=30 + number % 60,
+                    status="BAD" if number % 5 == 0 else "OK",
+                    repo_name="acme/app",
+                    cursor=f"{prefix}#{number}",
+                )
+
+    return FakeHistory()
+
+
+def run_once(url: str, count: int, concurrency: int, prefix: str) -> tuple[float, Any]:
+    """Backfill ``count`` fake records to ``url``; return (seconds, stats)."""
+    from customcd.adapter import HistoryQuery
+    from customcd.backfill import run_backfill
+    from customcd.config import Config
+    from customcd.hookspecs import hookimpl
+    from customcd.plugins import get_plugin_manager
+    from pydantic import SecretStr
+
+    adapter = make_adapter(count, prefix)
+
+    class Plugin:
+        @hookimpl
+        def customcd_adapters(self) -> list[Any]:
+            return [adapter]
+
+    plugins = get_plugin_manager({}, entry_points=[], extra=[("benchhist", Plugin())])
+    with tempfile.TemporaryDirectory(prefix="customcd-bench-") as folder:
+        config = Config(
+            url=url,
+            company_id="1",
+            token=SecretStr(TOKEN),
+            outbox=Path(folder) / "outbox.sqlite3",
+            deadline=30,
+            timeout=10,
+            allow_http=True,
+        )
+        query = HistoryQuery(since=START, selection={"bench": prefix})
+        began = time.perf_counter()
+        stats = run_backfill(
+            plugins=plugins,
+            adapter=adapter,
+            config=config,
+            query=query,
+            overrides={"service_id": "7"},
+            concurrency=concurrency,
+            progress_stream=io.StringIO(),
+        )
+        return time.perf_counter() - began, stats
+
+
+def _rss_kb() -> tuple[int, int]:
+    """(current RSS, peak RSS) of this process in KiB.
+
+    ``/proc/self/status`` VmRSS/VmHWM on Linux (the peak starts afresh at exec; ``ru_maxrss``
+    would carry the parent's peak over an exec), else ``ru_maxrss`` for both.
+    """
+    try:
+        fields = dict(
+            line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines()
+        )
+        return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
+    except (OSError, KeyError, ValueError):
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak, peak
+
+
+def child_memory(url: str, count: int) -> None:
+    """In a fresh process: backfill ``count`` records concurrently, print the peak RSS (JSON)."""
+    run_once(url, 200, 8, f"memwarm{count}")  # imports and first connections
+    baseline = _rss_kb()[0]
+    seconds, stats = run_once(url, count, 8, f"mem{count}")
+    peak = _rss_kb()[1]
+    print(
+        json.dumps(
+            {
+                "count": count,
+                "seconds": seconds,
+                "sent": stats.sent,
+                "rss_start_kb": baseline,
+                "rss_peak_kb": peak,
+            }
+        )
+    )
+
+
+def measure_memory(url: str, count: int) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child-memory", str(count), "--url", url],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--records", type=int, default=None, help="N for throughput (10,000)")
+    parser.add_argument("--quick", action="store_true", help="N = 2,000 and memory at 2k/20k")
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--profile", action="store_true", help="cProfile the concurrent run")
+    parser.add_argument(
+        "--latency",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        help="milliseconds the receiver waits before answering (a remote endpoint's round trip)",
+    )
+    parser.add_argument("--no-memory", action="store_true", help="skip the memory runs")
+    parser.add_argument("--child-memory", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--url", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.child_memory is not None:
+        child_memory(args.url, args.child_memory)
+        return 0
+
+    count = args.records or (2_000 if args.quick else 10_000)
+    print(
+        f"customcd backfill benchmark: N = {count:,} records, receiver latency {args.latency:g} ms, "
+        f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs"
+    )
+    ok = True
+    with receiver_process(args.latency / 1000) as url:
+        run_once(url, 200, args.concurrency, "warmup")  # imports, first connections
+        if args.profile:
+            import cProfile
+            import pstats
+
+            profiler = cProfile.Profile()
+            profiler.enable()
+        fast, fast_stats = run_once(url, count, args.concurrency, "concurrent")
+        if args.profile:
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+        slow, slow_stats = run_once(url, count, 1, "baseline")
+        assert fast_stats.sent == count and slow_stats.sent == count, (fast_stats, slow_stats)
+        fast_rate, slow_rate = count / fast, count / slow
+        speedup = fast_rate / slow_rate
+        met = speedup >= 5
+        ok &= met
+        print(
+            f"concurrent (--concurrency {args.concurrency}): {fast_rate:8.1f} records/s ({fast:.1f} s)"
+        )
+        print(f"one at a time (--concurrency 1): {slow_rate:8.1f} records/s ({slow:.1f} s)")
+        print(f"speed-up: {speedup:.2f}x (target >= 5x: {'met' if met else 'MISSED'})")
+
+        if not args.no_memory:
+            small, large = (2_000, 20_000) if args.quick else (10_000, 100_000)
+            low = measure_memory(url, small)
+            high = measure_memory(url, large)
+            growth_mb = (high["rss_peak_kb"] - low["rss_peak_kb"]) / 1024
+            met = growth_mb < 20
+            ok &= met
+            for item in (low, high):
+                print(
+                    f"peak RSS, N = {item['count']:>7,}: {item['rss_peak_kb'] / 1024:6.1f} MB "
+                    f"(start {item['rss_start_kb'] / 1024:.1f} MB; "
+                    f"{item['count'] / item['seconds']:.0f} records/s)"
+                )
+            print(
+                f"peak RSS growth {small:,} -> {large:,}: {growth_mb:+.1f} MB "
+                f"(target < 20 MB: {'met' if met else 'MISSED'})"
+            )
+    print("all targets met" if ok else "some targets MISSED (see docs/backfill.md)")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    sys.exit(main())
