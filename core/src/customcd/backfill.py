@@ -29,7 +29,7 @@ from .draft import CollectContext, Draft
 from .outbox import Outbox
 from .outcome import Outcome
 from .plugins import Plugins
-from .problems import MISSING, ConfigurationError, InvalidRecord
+from .problems import MISSING, ConfigurationError, CustomcdError, InvalidRecord
 from .retry import RetryPolicy
 from .table import render_table
 from .transport import Endpoint
@@ -52,6 +52,10 @@ class BackfillStats:
     rejected: int = 0
     reasons: Counter[str] = field(default_factory=Counter)
     started: float = field(default_factory=time.monotonic)
+    #: why the CI server's history stopped early (the run can be resumed), or "".
+    aborted: str = ""
+    #: the exit code of that stop: 75 after some records (resume later), else the error's own.
+    aborted_code: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, name: str, reason: str | None = None) -> None:
@@ -68,7 +72,11 @@ class BackfillStats:
 
 
 def checkpoint_name(
-    adapter: str, selection: Mapping[str, Any], server: str | None, since: int, until: int | None
+    adapter: str,
+    selection: Mapping[str, Any],
+    server: str | None,
+    since: int | str,
+    until: int | None,
 ) -> str:
     """A stable name for one backfill selection and window."""
     key = json.dumps(
@@ -159,6 +167,7 @@ class _Progress:
             print(f"customcd backfill: {self.line()}", file=self.stream, flush=True)
 
     def done(self) -> None:
+        self.position = self.until
         if self.tty:
             self.stream.write("\r\x1b[2K" + self.line() + "\n")
             self.stream.flush()
@@ -182,6 +191,7 @@ def run_backfill(
     output: IO[str] | None = None,
     restart: bool = False,
     progress_stream: IO[str] | None = None,
+    window_key: str | None = None,
     client: Any = None,
     sender_factory: Callable[[], Sender] | None = None,
 ) -> BackfillStats:
@@ -197,14 +207,16 @@ def run_backfill(
     stream = progress_stream or sys.stderr
     outbox: Outbox | None = None
     dispatcher: Dispatcher | None = None
-    name = checkpoint_name(adapter.name, query.selection, query.server, query.since, query.until)
+    name = checkpoint_name(
+        adapter.name, query.selection, query.server, window_key or str(query.since), query.until
+    )
     if not dry_run:
         endpoint = Endpoint.parse(config.url, config.company_id, allow_http=config.allow_http)
         if config.token is None:
             raise ConfigurationError(
                 "no token: set CUSTOMCD_TOKEN (or --token-file)", docs="configuration.md"
             )
-        outbox = Outbox(config.outbox_path)
+        outbox = Outbox(config.outbox_path, durable=False)
         sender = (
             sender_factory()
             if sender_factory
@@ -286,7 +298,7 @@ def run_backfill(
     limit = max(concurrency, 1)
     try:
         with ThreadPoolExecutor(max_workers=limit, thread_name_prefix="customcd-backfill") as pool:
-            for index, draft in enumerate(_drafts(adapter, query)):
+            for index, draft in enumerate(_drafts(adapter, query, stats)):
                 stats.add("read")
                 draft.adapter = adapter.name
                 plugins.enrich(draft=draft, context=context)
@@ -320,8 +332,15 @@ def _with_resume(query: HistoryQuery, cursor: str) -> HistoryQuery:
     return replace(query, resume_from=cursor)
 
 
-def _drafts(adapter: Adapter, query: HistoryQuery) -> Iterator[Draft]:
-    yield from adapter.history(query)
+def _drafts(adapter: Adapter, query: HistoryQuery, stats: BackfillStats) -> Iterator[Draft]:
+    """The adapter's history; a CI failure mid-way ends it, noted in ``stats`` (resumable)."""
+    try:
+        yield from adapter.history(query)
+    except CustomcdError as exc:
+        stats.aborted = str(exc)
+        # after some records, the checkpoint lets a later run resume: a temporary failure
+        stats.aborted_code = 75 if stats.read else exc.exit_code
+        log.error("%s", exc)
 
 
 def _short_reason(exc: InvalidRecord) -> str:
@@ -355,10 +374,17 @@ def summary(stats: BackfillStats, *, dry_run: bool) -> str:
 
 
 def exit_code(stats: BackfillStats) -> int:
-    """The contract's codes: 75 when records are kept for retry, 65 when rejected, else 0."""
+    """The run's exit code, by the contract's codes.
+
+    75 when records are kept for retry or the CI stopped mid-way (run again to resume), 77 when
+    the server refused the token, 65 when it rejected records, the CI error's own code when
+    nothing could be read, else 0.
+    """
+    if stats.aborted and not stats.read:
+        return stats.aborted_code
     if stats.rejected:
         auth = any(reason.startswith(("401", "403")) for reason in stats.reasons)
         return 77 if auth else 65
-    if stats.pending:
+    if stats.pending or stats.aborted:
         return 75
     return 0

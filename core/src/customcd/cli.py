@@ -663,6 +663,13 @@ def _backfill_params() -> list[click.Parameter]:
     return params
 
 
+def _is_relative(text: str) -> bool:
+    """Whether a window edge is relative to now (``90d``, ``12h``, ``2w``)."""
+    import re
+
+    return re.fullmatch(r"\s*\d+[hdw]\s*", text) is not None
+
+
 def _window_edge(text: str, flag: str) -> int:
     """A window edge: ``YYYY-MM-DD`` (UTC), ISO 8601 with a zone, epoch seconds, or ``90d``."""
     import re
@@ -738,11 +745,21 @@ def _run_backfill(adapter_name: str, values: dict[str, Any]) -> None:
             dry_run=common["dry_run"],
             output=common["output"],
             restart=common["restart"],
+            # a relative --since (90d) moves every run: keep the checkpoint by what was typed
+            window_key=common["since"].strip() if _is_relative(common["since"]) else None,
         )
     except CustomcdError as exc:
         click.echo(f"customcd: {exc}{_docs_hint(exc)}", err=True)
         sys.exit(exc.exit_code)
     click.echo(summary(stats, dry_run=common["dry_run"]), err=True)
+    if stats.aborted:
+        click.echo(f"customcd: the CI stopped the history early: {stats.aborted}", err=True)
+        if stats.read:
+            click.echo(
+                "customcd: run the same command again to resume after the last record "
+                "done (--restart starts over)",
+                err=True,
+            )
     sys.exit(exit_code(stats))
 
 

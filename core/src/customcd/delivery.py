@@ -182,9 +182,18 @@ class Sender:
         )
 
     def _attempt_within(self, key: str, payload: bytes, budget: float) -> AttemptResult:
-        """Run one attempt on a worker thread; give up on it when ``budget`` runs out."""
+        """Run one attempt on a worker thread; give up on it when ``budget`` runs out.
+
+        In ``per_record`` mode (backfill, not a pipeline step) the attempt runs inline, bounded by
+        the HTTP timeouts alone: a thread per request would cost more than the request.
+        """
         box: list[AttemptResult] = []
         timeout = max(min(self.policy.attempt_timeout, budget), 0.05)
+        if self.per_record:
+            try:
+                return self._attempt(key, payload, timeout)
+            except Exception as exc:
+                return AttemptResult(None, _scrub(f"{type(exc).__name__}: {exc}", self._token))
 
         def run() -> None:
             try:
@@ -294,21 +303,20 @@ class Dispatcher:
 
     def deliver(self, key: str, body: dict[str, Any], body_json: str) -> Outcome:
         """Store, send and settle one record."""
-        stored = self._guard(lambda box: box.add(key, body_json)) if self.outbox else None
+        lease = self._lease()
+        stored = self._guard(lambda box: box.add(key, body_json, claim_for=lease))
         if stored == "delivered":
             outcome = Outcome(
                 "duplicate", key, body, None, "already delivered (ledger); not sent again", 0
             )
             self.on_outcome(outcome)
             return outcome
-        if self.outbox is not None:
-            claimed = self._guard(lambda box: box.claim(key, self._lease()))
-            if claimed is None and self.outbox is not None:
-                outcome = Outcome(
-                    "pending", key, body, None, "another customcd process is sending this record", 0
-                )
-                self.on_outcome(outcome)
-                return outcome
+        if stored == "taken":
+            outcome = Outcome(
+                "pending", key, body, None, "another customcd process is sending this record", 0
+            )
+            self.on_outcome(outcome)
+            return outcome
         return self._send_claimed(key, body, body_json)
 
     def _send_claimed(self, key: str, body: dict[str, Any], body_json: str) -> Outcome:

@@ -116,10 +116,14 @@ class Outbox:
 
     :param path: the SQLite file.
     :param clock: returns epoch seconds (injectable for tests).
+    :param durable: ``synchronous = FULL`` (every commit reaches the disk before customcd goes on:
+        the pipeline step). ``False`` uses ``NORMAL``: still safe against a killed process, but an
+        operating-system crash may lose the last commits; backfill uses it, because its records
+        can be read again from the CI server and the ledger only saves re-sends.
     :raises OutboxUnavailable: when the file cannot be opened as an outbox.
     """
 
-    def __init__(self, path: Path, *, clock: Any = time.time) -> None:
+    def __init__(self, path: Path, *, clock: Any = time.time, durable: bool = True) -> None:
         self.path = Path(path)
         self.clock = clock
         self.owner = _owner()
@@ -131,7 +135,7 @@ class Outbox:
             )
             self._db.execute("PRAGMA busy_timeout = 15000")
             self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = FULL")
+            self._db.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
             self._db.executescript(_SCHEMA)
         except (sqlite3.Error, OSError) as exc:
             raise OutboxUnavailable(self._explain(exc), docs="outbox.md") from None
@@ -174,11 +178,13 @@ class Outbox:
 
     # -- records ----------------------------------------------------------------------
 
-    def add(self, key: str, body_json: str) -> str:
-        """Store a record before its first attempt.
+    def add(self, key: str, body_json: str, *, claim_for: float | None = None) -> str:
+        """Store a record before its first attempt (and lease it, in the same transaction).
 
-        :return: ``"new"``, ``"kept"`` (already kept; a rejected one becomes pending again) or
-            ``"delivered"`` (the ledger has it: do not send).
+        :param claim_for: lease the record to this process for that many seconds.
+        :return: ``"new"``/``"kept"`` (stored now / already kept; a rejected one becomes pending
+            again), ``"claimed"`` (stored and leased to this process), ``"taken"`` (another live
+            process holds its lease) or ``"delivered"`` (the ledger has it: do not send).
         """
         now = self.clock()
         with self._write() as db:
@@ -188,33 +194,45 @@ class Outbox:
                 "INSERT OR IGNORE INTO records (key, body, created, updated) VALUES (?, ?, ?, ?)",
                 (key, body_json, now, now),
             )
-            if cursor.rowcount == 1:
-                return "new"
-            # sent again on purpose (e.g. after fixing a token): a rejected record is retried
-            db.execute(
-                "UPDATE records SET state = 'pending', updated = ? WHERE key = ? AND state = 'rejected'",
-                (now, key),
-            )
-            return "kept"
+            outcome = "new" if cursor.rowcount == 1 else "kept"
+            if outcome == "kept":
+                # sent again on purpose (e.g. after fixing a token): a rejected record is retried
+                db.execute(
+                    "UPDATE records SET state = 'pending', updated = ? "
+                    "WHERE key = ? AND state = 'rejected'",
+                    (now, key),
+                )
+            if claim_for is None:
+                return outcome
+            return "claimed" if self._lease_in(db, key, now, claim_for) else "taken"
+
+    def _lease_in(self, db: sqlite3.Connection, key: str, now: float, lease: float) -> bool:
+        """Lease a pending record to this process inside an open write transaction."""
+        row = db.execute(
+            "SELECT lease_owner, lease_until FROM records WHERE key = ? AND state = 'pending'",
+            (key,),
+        ).fetchone()
+        if row is None:
+            return False
+        owner, until = row
+        if owner and owner != self.owner and until and until > now and not _lease_dead(owner):
+            return False
+        db.execute(
+            "UPDATE records SET lease_owner = ?, lease_until = ? WHERE key = ?",
+            (self.owner, now + lease, key),
+        )
+        return True
 
     def claim(self, key: str, lease: float) -> str | None:
         """Lease one pending record for this process; return its body, or ``None`` if taken."""
         now = self.clock()
         with self._write() as db:
-            row = db.execute(
-                "SELECT body, lease_owner, lease_until FROM records WHERE key = ? AND state = 'pending'",
-                (key,),
-            ).fetchone()
-            if row is None or db.execute("SELECT 1 FROM ledger WHERE key = ?", (key,)).fetchone():
+            if db.execute("SELECT 1 FROM ledger WHERE key = ?", (key,)).fetchone():
                 return None
-            body, owner, until = row
-            if owner and owner != self.owner and until and until > now and not _lease_dead(owner):
+            row = db.execute("SELECT body FROM records WHERE key = ?", (key,)).fetchone()
+            if row is None or not self._lease_in(db, key, now, lease):
                 return None
-            db.execute(
-                "UPDATE records SET lease_owner = ?, lease_until = ? WHERE key = ?",
-                (self.owner, now + lease, key),
-            )
-            return str(body)
+            return str(row[0])
 
     def claimable(self, limit: int = 1000) -> list[str]:
         """Keys of pending records, oldest first (claim each before sending)."""
