@@ -18,7 +18,22 @@ and run in-process with the ``customcd_cli`` fixture, pointed at a real local re
 - ``fault=STATUS``: the receiver answers STATUS (e.g. 503) to every request of this block, to
   show what an unavailable or refusing server looks like;
 - ``file=NAME``: the block is not run; its text is written to NAME in the page's working folder
-  (e.g. a ``customcd.toml`` used by later blocks).
+  (e.g. a ``customcd.toml`` used by later blocks);
+- ``record.FIELD=VALUE``: the record the block delivered last (or the body ``--dry-run`` printed)
+  has FIELD equal to VALUE; ``record.optional.KEY=VALUE`` checks an optional field;
+- ``env=block``: export the block's own variables too, as the CI would: YAML ``NAME: value``
+  entries (``env:``, ``variables:``), Jenkins ``NAME = 'value'`` (``environment {}``) and
+  ``"NAME=value"`` items (``withEnv([...])``), for upper-case NAMEs; their values are expanded like
+  the commands (``${{ secrets.NAME }}`` reads NAME);
+- ``cassette=SYSTEM/FILE.yaml``: replay the CI's API answers from ``cassettes/SYSTEM/FILE.yaml``
+  (vcrpy; the local receiver is not intercepted), for snippets that read the CI's REST API;
+- ``log=stderr``: the block is a job log: each of its lines that is not a ``$ ``/``+ `` command
+  line must appear in the commands' stderr (``...`` matches anything);
+- ``run=COMMAND``: run COMMAND instead of the block's own commands, for a log block that shows
+  only the output (e.g. ``run='customcd send --status skipped' log=stderr``).
+
+Commands may be a path ending in ``/customcd`` (a virtual environment's ``bin/customcd``), and a
+Groovy string concatenated over lines (``"..." +`` then ``"..."``) is one line.
 
 All marked blocks of one page run in order in one working folder with one receiver and outbox.
 """
@@ -52,6 +67,28 @@ _EXPANSION = re.compile(
     r"|\$\{(?P<braced>[^}:]+)(?::-(?P<default>[^}]*))?\}"  # ${NAME} / ${NAME:-x}
     r"|\$(?P<plain>[A-Za-z_][A-Za-z0-9_]*)"  # $NAME
 )
+_VENV_CUSTOMCD = re.compile(r"""(["']?)(?:\$\([^)\s]*\)|\$\{?\w+\}?|[\w.~-]|/)*/customcd\1(?=\s)""")
+_BLOCK_ENV = re.compile(
+    r"^\s*(?:-\s+)?(?P<name>[A-Z][A-Z0-9_]*)\s*(?::|=)\s*(?P<value>.*?)\s*$", re.M
+)
+_WITH_ENV = re.compile(r"""(["'])(?P<name>[A-Z][A-Z0-9_]*)=(?P<value>[^"']*)\1""")
+#: The marker words that are options; any other NAME=VALUE is a variable (or a record.* check).
+_OPTIONS = frozenset(
+    (
+        "sample",
+        "exit",
+        "expect",
+        "stderr",
+        "stdout",
+        "file",
+        "fault",
+        "env",
+        "cassette",
+        "log",
+        "run",
+    )
+)
+CASSETTES = Path(__file__).resolve().parents[2] / "cassettes"
 #: Substitutions every snippet gets (the marker can override them).
 FAKE_SHA = "a2e7da86cc392417b0d9f605b28038aae80b002f"
 
@@ -92,7 +129,7 @@ def parse_marker(body: str) -> tuple[dict[str, str], dict[str, str]]:
         if "=" not in word:
             raise ValueError(f"marker word {word!r} is not NAME=VALUE")
         name, _, value = word.partition("=")
-        if name in {"sample", "exit", "expect", "stderr", "stdout", "file", "fault"}:
+        if name in _OPTIONS or name.startswith("record."):
             options[name] = value
         else:
             variables[name] = value
@@ -134,8 +171,17 @@ def _logical_lines(text: str) -> list[str]:
     """Join continued lines (backslash, PowerShell backtick, cmd caret)."""
     lines: list[str] = []
     pending = ""
+    concatenated = ""  # the quote a Groovy "..." + continuation reopens on the next line
     for raw in text.splitlines():
+        if concatenated and raw.lstrip().startswith(concatenated):
+            raw = raw.lstrip()[1:]
+        concatenated = ""
         stripped = raw.rstrip()
+        groovy = re.search(r"""(["'])\s*\+$""", stripped)
+        if groovy:
+            pending += stripped[: groovy.start()]
+            concatenated = groovy[1]
+            continue
         if stripped.endswith(("\\", "`", "^")) and not stripped.endswith("\\\\"):
             pending += stripped[:-1] + " "
             continue
@@ -156,7 +202,7 @@ def expand(text: str, variables: dict[str, str], env: dict[str, str], where: str
             head, _, tail = name.partition(".")
             if head == "github":
                 candidates.append("GITHUB_" + tail.upper())
-            if head == "env":
+            if head in {"env", "secrets"}:
                 candidates.append(tail)
         if match["macro"]:
             candidates.append(name.upper().replace(".", "_"))
@@ -198,6 +244,7 @@ def extract_commands(
         stripped = line.lstrip()
         if stripped.startswith(("#", "//")):
             continue
+        line = _VENV_CUSTOMCD.sub("customcd", line)
         hit = next(
             (h for h in _INVOCATION.finditer(line) if _starts_command(line[h.end() :])), None
         )
@@ -222,6 +269,25 @@ def extract_commands(
         lexer.commenters = "#"
         tokens = list(lexer)
         found.append(tokens)
+    return found
+
+
+def block_env(block: Block, variables: dict[str, str], env: dict[str, str]) -> dict[str, str]:
+    """The variables the block itself sets (``env=block``), expanded."""
+    found: dict[str, str] = {}
+    for raw in block.text.splitlines():
+        line = re.sub(r"\s(#|//).*$", "", raw)
+        if _INVOCATION.search(line):
+            continue
+        items = [(m["name"], m["value"]) for m in _WITH_ENV.finditer(line)]
+        match = _BLOCK_ENV.match(line)
+        if not items and match and match["value"]:
+            value = match["value"]
+            if len(value) > 1 and value[0] == value[-1] and value[0] in "\"'":
+                value = value[1:-1]
+            items = [(match["name"], value)]
+        for name, value in items:
+            found[name] = expand(value, variables, {**env, **found}, block.where)
     return found
 
 
@@ -262,6 +328,7 @@ class PageRun:
     env: dict[str, str]
     cwd: Path
     log: list[str] = field(default_factory=list)
+    last_body: dict[str, Any] | None = None
 
     def _argv(self, stage: list[str]) -> tuple[dict[str, str], list[str]]:
         env: dict[str, str] = {}
@@ -304,17 +371,77 @@ class PageRun:
             return
         variables = {**_builtin_vars(), **block.variables}
         env = {**base_env, **{k: v for k, v in block.variables.items() if _ENV_NAME.match(k)}}
+        if options.get("env") == "block":
+            env.update(block_env(block, variables, env))
+        elif "env" in options:
+            raise AssertionError(f"{block.where}: unknown env={options['env']!r} (block)")
         expected_exit = int(options.get("exit", "0"))
-        commands = extract_commands(block, variables, env)
+        source = Block(block.page, block.line, "sh", options["run"]) if "run" in options else block
+        commands = extract_commands(source, variables, env)
         self.receiver.faults.clear()
         if "fault" in options:
             from customcd.receiver import Fault
 
             self.receiver.inject(*[Fault(status=int(options["fault"]))] * 100)
         try:
-            self._run_commands(block, commands, env, expected_exit)
+            with self._cassette(block):
+                self._run_commands(block, commands, env, expected_exit)
         finally:
             self.receiver.faults.clear()
+
+    def _cassette(self, block: Block) -> Any:
+        import contextlib
+
+        name = block.options.get("cassette")
+        if not name:
+            return contextlib.nullcontext()
+        path = CASSETTES / name
+        assert path.is_file(), f"{block.where}: no cassette {path}"
+        import vcr
+
+        return vcr.VCR(
+            record_mode="none",
+            ignore_localhost=True,  # the local receiver is real
+            decode_compressed_response=True,
+        ).use_cassette(str(path), allow_playback_repeats=True)
+
+    def _check_log(self, block: Block, stderr: str) -> None:
+        """Each output line of a ``log=stderr`` block appears in ``stderr``."""
+        if block.options["log"] != "stderr":
+            raise AssertionError(f"{block.where}: unknown log={block.options['log']!r} (stderr)")
+        expected = [
+            row.strip()
+            for row in block.text.splitlines()
+            if row.strip() and not row.lstrip().startswith(("$ ", "+ "))
+        ]
+        assert expected, f"{block.where}: log=stderr, but the block shows no output line"
+        for row in expected:
+            pattern = ".*".join(re.escape(part) for part in row.split("..."))
+            assert re.search(pattern, stderr), (
+                f"{block.where}: the log line\n  {row}\nis not in what customcd printed:\n{stderr}"
+            )
+
+    def _check_record(self, block: Block) -> None:
+        checks = {
+            k[len("record.") :]: v for k, v in block.options.items() if k.startswith("record.")
+        }
+        if not checks:
+            return
+        body = self.last_body
+        assert body is not None, (
+            f"{block.where}: record.* checks, but no record was sent or printed"
+        )
+        optional = {o.get("key"): o.get("value") for o in body.get("optional") or []}
+        for name, want in checks.items():
+            if name.startswith("optional."):
+                key = name[len("optional.") :]
+                got = optional.get(key, "<missing>")
+            else:
+                got = body.get(name, "<missing>")
+            assert str(got) == want, (
+                f"{block.where}: the record's {name} is {got!r}, expected {want!r}\n"
+                f"record: {json.dumps(body)}"
+            )
 
     def _run_commands(
         self, block: Block, commands: list[list[str]], env: dict[str, str], expected_exit: int
@@ -350,6 +477,10 @@ class PageRun:
                         f"stderr:\n{result.stderr}\nstdout:\n{result.stdout}"
                     )
                     self._check(block, argv, result, before, shown)
+                    if isinstance(result.body, dict):
+                        self.last_body = result.body
+                    elif len(self.receiver.accepted) > before:
+                        self.last_body = self.receiver.accepted[-1]
         assert ran, (
             f"{block.where}: the block is marked for testing but has no customcd command to run "
             "(mark a customcd.toml block with file=customcd.toml instead)"
@@ -360,6 +491,9 @@ class PageRun:
                 assert options[name] in text, (
                     f"{block.where}: expected {name} to contain {options[name]!r}; got:\n{text}"
                 )
+        if "log" in options:
+            self._check_log(block, "".join(err_all))
+        self._check_record(block)
 
     def _check(self, block: Block, argv: list[str], result: Any, before: int, shown: str) -> None:
         expect = block.options.get("expect")
@@ -504,3 +638,68 @@ def test_a_marked_block_runs_and_the_receiver_gets_the_record(
         run.run_block(block, dict(customcd_env))
     assert customcd_receiver.accepted[-1]["job_type"] == "Deploy"
     assert json.dumps(customcd_receiver.accepted[-1]).count(FAKE_SHA) == 1
+
+
+def test_venv_paths_groovy_concatenation_and_the_blocks_own_variables(tmp_path):
+    block = Block(
+        "p.md",
+        1,
+        "groovy",
+        "\n".join(
+            [
+                "environment {",
+                "  CUSTOMCD_SERVICE_ID = '42'   // the service",
+                "}",
+                'withEnv(["GIT_COMMIT=${scmVars.GIT_COMMIT}", "GIT_URL=x"]) {',
+                "  sh \"customcd send --status '${currentBuild.currentResult}' \" +",
+                "     \"--start-time-ms '${currentBuild.startTimeInMillis}'\"",
+                "}",
+                'steps: [{env: {GITHUB_TOKEN: "${{ github.token }}"}}]',
+                "env:",
+                "  CUSTOMCD_TOKEN: ${{ secrets.CUSTOMCD_TOKEN }}   # the PAT",
+                'python3 -m venv "$RUNNER_TEMP/customcd"',
+                '"$RUNNER_TEMP/customcd/bin/pip" install customcd-github-actions',
+                '"$(Agent.TempDirectory)/customcd/bin/customcd" send --dry-run',
+            ]
+        ),
+    )
+    variables = {
+        "scmVars.GIT_COMMIT": FAKE_SHA,
+        "currentBuild.currentResult": "SUCCESS",
+        "currentBuild.startTimeInMillis": "1764400000123",
+    }
+    env = {"CUSTOMCD_TOKEN": "t0ken"}
+    assert block_env(block, variables, env) == {
+        "CUSTOMCD_SERVICE_ID": "42",
+        "GIT_COMMIT": FAKE_SHA,
+        "GIT_URL": "x",
+        "CUSTOMCD_TOKEN": "t0ken",
+    }
+    assert extract_commands(block, variables, env) == [
+        ["customcd", "send", "--status", "SUCCESS", "--start-time-ms", "1764400000123"],
+        ["customcd", "send", "--dry-run"],
+    ]
+
+
+def test_record_checks_log_lines_and_run(customcd_cli, customcd_env, customcd_receiver, tmp_path):
+    send = (
+        "customcd send --adapter none --job-id 9 --commit-sha $(git rev-parse HEAD) "
+        "--service-id 2 --repo-name acme/shop --start-time 1704103200 --status Succeeded"
+    )
+    page = tmp_path / "page.md"
+    page.write_text(
+        f"<!-- test: record.job_id=9 record.status=Succeeded -->\n```sh\n{send}\n```\n\n"
+        f"<!-- test: run='{send} --dry-run' log=stderr expect=ok -->\n"
+        "```\ncustomcd: ... valid ...\n```\n",
+        encoding="utf-8",
+    )
+    first, second = find_blocks(page)
+    run = PageRun(customcd_cli, customcd_receiver, customcd_env, tmp_path)
+    run.run_block(first, dict(customcd_env))
+    assert run.last_body is not None and run.last_body["job_id"] == "9"
+    checks = {"record.status": "Failed", "expect": "ok"}  # sent again: "delivered before"
+    wrong = Block(first.page, first.line, first.info, send + " --dry-run", checks)
+    with pytest.raises(AssertionError, match="the record's status is 'Succeeded'"):
+        run.run_block(wrong, dict(customcd_env))
+    with pytest.raises(AssertionError, match="is not in what customcd printed"):
+        run.run_block(second, dict(customcd_env))
