@@ -13,7 +13,6 @@ from __future__ import annotations
 import importlib
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -40,20 +39,55 @@ log = logging.getLogger("customcd.plugins")
 DEFAULT_PLUGINS: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
 class PluginInfo:
     """Where a registered plugin comes from.
+
+    The distribution's name and version are read from its metadata only when asked for (messages,
+    ``customcd plugins``): parsing every plugin's metadata would slow every pipeline step.
 
     :param name: the plugin's name (its entry-point name, or the name it was registered under).
     :param distribution: the distribution that provides it ("" when registered in code).
     :param version: that distribution's version.
     :param module: the imported module or object's qualified name.
+    :param source: an entry point to read distribution and version from, lazily.
     """
 
-    name: str
-    distribution: str
-    version: str
-    module: str
+    def __init__(
+        self,
+        name: str,
+        distribution: str = "",
+        version: str = "",
+        module: str = "",
+        *,
+        source: Any = None,
+    ) -> None:
+        self.name = name
+        self.module = module
+        self._source = source
+        self._origin: tuple[str, str] | None = (
+            None if source is not None else (distribution, version)
+        )
+
+    def _resolve(self) -> tuple[str, str]:
+        if self._origin is None:
+            self._origin = _distribution_of(self._source)
+        return self._origin
+
+    @property
+    def distribution(self) -> str:
+        """The distribution that provides the plugin ("" when registered in code)."""
+        return self._resolve()[0]
+
+    @property
+    def version(self) -> str:
+        """That distribution's version."""
+        return self._resolve()[1]
+
+
+def _distribution_of(entry_point: Any) -> tuple[str, str]:
+    """(name, version) of an entry point's distribution ("" when unknown)."""
+    dist = getattr(entry_point, "dist", None)
+    return (getattr(dist, "name", "") or "", getattr(dist, "version", "") or "")
 
 
 def _names(value: str | None) -> set[str] | None:
@@ -80,7 +114,13 @@ class Plugins:
     # -- registration ---------------------------------------------------------------------
 
     def register(
-        self, plugin: Any, *, name: str, distribution: str = "", version: str = ""
+        self,
+        plugin: Any,
+        *,
+        name: str,
+        distribution: str = "",
+        version: str = "",
+        source: Any = None,
     ) -> None:
         """Register a plugin object (module or instance) under ``name``.
 
@@ -96,7 +136,7 @@ class Plugins:
             )
         self.pm.register(plugin, name=name)
         module = getattr(plugin, "__name__", type(plugin).__qualname__)
-        self.info[name] = PluginInfo(name, distribution, version, module)
+        self.info[name] = PluginInfo(name, distribution, version, module, source=source)
         self._adapters = None
 
     def unregister(self, name: str) -> None:
@@ -259,25 +299,26 @@ def get_plugin_manager(
         if wanted(short, path):
             plugins.register(_load(path), name=short, distribution="customcd")
 
+    by_distribution = bool(disabled) or allowed is not None
     for ep in _entry_points() if entry_points is None else entry_points:
-        dist = getattr(ep, "dist", None)
-        dist_name = getattr(dist, "name", "") or ""
-        version = getattr(dist, "version", "") or ""
-        if not wanted(ep.name, dist_name):
+        names = (ep.name, _distribution_of(ep)[0]) if by_distribution else (ep.name,)
+        if not wanted(*names):
             pm.set_blocked(ep.name)
             continue
         try:
             plugin = ep.load()
         except Exception as exc:  # a broken third-party package must not break the pipeline
+            dist_name, version = _distribution_of(ep)
             _warn(
                 f"plugin {ep.name!r} from {dist_name or '?'} {version} failed to load "
                 f"({type(exc).__name__}: {exc}); continuing without it"
             )
             continue
         try:
-            plugins.register(plugin, name=ep.name, distribution=dist_name, version=version)
+            plugins.register(plugin, name=ep.name, source=ep)
         except pluggy.PluginValidationError as exc:
             plugins.unregister(ep.name)
+            dist_name, version = _distribution_of(ep)
             _warn(
                 f"plugin {ep.name!r} from {dist_name or '?'} {version} is invalid ({exc}); "
                 "continuing without it"

@@ -8,7 +8,6 @@ from typing import Any, ClassVar
 from customcd.adapter import Adapter, DemoCase, HistoryQuery
 from customcd.draft import CollectContext, Draft
 
-from . import collect as _collect
 from . import env as _env
 from .demo import DEMO_CASES
 from .statuses import STATUS_MAP
@@ -35,6 +34,8 @@ class JenkinsAdapter(Adapter):
 
     def collect(self, context: CollectContext) -> Draft:
         """Collect the current build's draft: the environment, then the API if credentials allow."""
+        from . import collect as _collect  # the API client only when a job is reported
+
         draft = _collect.collect(context, self.name)
         draft.adapter = self.name
         return draft
