@@ -255,9 +255,9 @@ class Plugins:
 
 
 def _entry_points() -> Sequence[Any]:
-    from importlib.metadata import entry_points
+    from .entrypoints import find_entry_points
 
-    return list(entry_points(group=NAME))
+    return find_entry_points(NAME)
 
 
 def _load(target: str) -> ModuleType | Any:
