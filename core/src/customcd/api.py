@@ -14,7 +14,7 @@ from .job import Job
 from .outcome import Outcome
 from .pipeline import run_send
 from .plugins import get_plugin_manager
-from .problems import InvalidRecord
+from .problems import MISSING, InvalidRecord, Problem
 from .report import Reporter
 
 __all__ = ["build_job", "send"]
@@ -34,18 +34,22 @@ def build_job(
 
     :raises InvalidRecord: with every problem at once.
     """
-    now = time.time() if now is None else now
-    config = config or Config()
     built = build_from_draft(
         Draft(),
-        config=config,
+        config=_DEFAULTS if config is None else config,
         overrides=fields,
         user_optional=[dict(item) for item in optional],
-        now=now,
+        now=time.time() if now is None else now,
     )
     if built.record is None:
-        raise InvalidRecord([])
+        raise InvalidRecord(
+            [Problem("status", fields.get("status", MISSING), built.skip or "no record")]
+        )
     return built.record.job
+
+
+#: The configuration of a library call that gives none: no routes, no defaults.
+_DEFAULTS = Config()
 
 
 def send(

@@ -52,6 +52,14 @@ def _now(info: ValidationInfo) -> float | None:
     return float(now) if now is not None else None
 
 
+#: Validation context for bodies the contract schema already accepted: build, do not re-check.
+_TRUSTED = {"trusted": True}
+
+
+def _trusted(info: ValidationInfo) -> bool:
+    return isinstance(info.context, dict) and info.context.get("trusted") is True
+
+
 class OptionalField(BaseModel):
     """One entry of the ``optional`` list: ``{key, value, type}``.
 
@@ -69,6 +77,8 @@ class OptionalField(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _contract(cls, data: Any, info: ValidationInfo) -> Any:
+        if _trusted(info):
+            return data
         return validate_entry(data, now=_now(info))
 
 
@@ -94,7 +104,7 @@ class Job(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _contract(cls, data: Any, info: ValidationInfo) -> Any:
-        if isinstance(data, cls):
+        if isinstance(data, cls) or _trusted(info):
             return data
         return validate_body(data, now=_now(info))
 
@@ -113,10 +123,7 @@ class Job(BaseModel):
     @classmethod
     def from_clean(cls, body: dict[str, Any]) -> Job:
         """Wrap a body :func:`~customcd.wire.validate_body` already accepted (no re-checking)."""
-        fields = dict(body)
-        if "optional" in fields:
-            fields["optional"] = [OptionalField.model_construct(**e) for e in fields["optional"]]
-        return cls.model_construct(**fields)
+        return cls.model_validate(body, context=_TRUSTED)
 
     def to_body(self) -> dict[str, Any]:
         """The wire body: contract field order, absent optional fields omitted (never null)."""
