@@ -212,28 +212,19 @@ def send(optional: tuple[str, ...], dry_run: bool, no_replay: bool, **flags: Any
         config = load_config(settings, os.environ)
         plugins = get_plugin_manager()
         if dry_run:
-            from .builder import build_job_from_environment
-            from .pipeline import apply_before_send
+            from .pipeline import prepare_record
 
-            now = time.time()
-            built = build_job_from_environment(
+            _, record, stopped = prepare_record(
                 plugins=plugins,
                 config=config,
                 env=os.environ,
                 flags=fields,
                 optional_args=optional,
-                now=now,
+                reporter=reporter,
+                now=time.time(),
             )
-            for warning in built.warnings:
-                reporter.warn(warning)
-            if built.record is None:
-                reporter.line(f"customcd: no record: {built.skip}")
-                sys.exit(0)
-            record, veto = apply_before_send(plugins, built.record, now=now)
-            if veto:
-                reporter.line(f"customcd: {veto}")
-                sys.exit(0)
-            click.echo(record.to_json())
+            if stopped is None and record is not None:
+                click.echo(record.to_json())
             sys.exit(0)
         result = run_send(
             plugins=plugins,

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from .outbox import Outbox
     from .retry import Clock, RetryPolicy
 
-__all__ = ["RunResult", "apply_before_send", "open_outbox", "run_send"]
+__all__ = ["RunResult", "apply_before_send", "open_outbox", "prepare_record", "run_send"]
 
 log = logging.getLogger("customcd")
 
@@ -74,6 +74,46 @@ def apply_before_send(plugins: Plugins, record: Record, *, now: float) -> tuple[
     return record, None
 
 
+def prepare_record(
+    *,
+    plugins: Plugins,
+    config: Config,
+    env: Mapping[str, str],
+    flags: Mapping[str, Any],
+    optional_args: Sequence[str],
+    reporter: Reporter,
+    now: float,
+) -> tuple[Built, Record | None, Outcome | None]:
+    """Build the record and run the before-send hooks: what ``send`` and ``--dry-run`` share.
+
+    Notes are logged and warnings shown; a skipped or vetoed record is reported and comes back as
+    an outcome (``send`` passes it to the observers; a dry run only shows it).
+
+    :raises InvalidRecord: the record breaks the contract.
+    :raises ConfigurationError: the adapter choice or configuration is wrong.
+    """
+    built = build_job_from_environment(
+        plugins=plugins, config=config, env=env, flags=flags, optional_args=optional_args, now=now
+    )
+    adapter: Adapter | None = plugins.adapters().get(built.adapter or "")
+    if adapter is not None:
+        reporter.annotate = adapter.annotate
+    for note in built.notes:
+        log.info("%s", note)
+    for warning in built.warnings:
+        reporter.warn(warning)
+    if built.skip or built.record is None:
+        skipped = Outcome("skipped", reason=built.skip or "nothing to send")
+        reporter.outcome(skipped)
+        return built, None, skipped
+    record, veto = apply_before_send(plugins, built.record, now=now)
+    if veto is not None:
+        vetoed = Outcome("vetoed", record.idempotency_key, record.body, reason=veto)
+        reporter.outcome(vetoed)
+        return built, record, vetoed
+    return built, record, None
+
+
 def open_outbox(config: Config, reporter: Reporter) -> Outbox | None:
     """Open the outbox, or say clearly why it cannot be used and go on without it."""
     from .outbox import Outbox, OutboxUnavailable
@@ -112,28 +152,20 @@ def run_send(
 
     clock = clock or SystemClock()
     now = time.time() if now is None else now
-    built = build_job_from_environment(
-        plugins=plugins, config=config, env=env, flags=flags, optional_args=optional_args, now=now
+    built, record, stopped = prepare_record(
+        plugins=plugins,
+        config=config,
+        env=env,
+        flags=flags,
+        optional_args=optional_args,
+        reporter=reporter,
+        now=now,
     )
-    adapter: Adapter | None = plugins.adapters().get(built.adapter or "")
-    if adapter is not None:
-        reporter.annotate = adapter.annotate
-    for note in built.notes:
-        log.info("%s", note)
-    for warning in built.warnings:
-        reporter.warn(warning)
-    if built.skip or built.record is None:
-        outcome = Outcome("skipped", reason=built.skip or "nothing to send")
-        plugins.outcome(outcome=outcome)
-        reporter.outcome(outcome)
-        return RunResult(built, outcome)
-    record, veto = apply_before_send(plugins, built.record, now=now)
+    if stopped is not None:
+        plugins.outcome(outcome=stopped)
+        return RunResult(built, stopped, body_json=record.to_json() if record else "")
+    assert record is not None  # prepare_record returns a record whenever it did not stop
     body, body_json, key = record.body, record.to_json(), record.idempotency_key
-    if veto is not None:
-        outcome = Outcome("vetoed", key, body, reason=veto)
-        plugins.outcome(outcome=outcome)
-        reporter.outcome(outcome)
-        return RunResult(built, outcome, body_json=body_json)
 
     outbox = open_outbox(config, reporter)
     try:

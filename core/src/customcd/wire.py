@@ -275,11 +275,7 @@ def validate_body(body: Any, *, now: float | None = None) -> dict[str, Any]:
     :param now: the epoch seconds to judge future times against (default: the clock).
     :raises InvalidRecord: with every problem found.
     """
-    try:
-        clean: dict[str, Any] = _validator("body").validate_python(body, context={"now": now})
-    except ValidationError as exc:
-        raise InvalidRecord(problems_from(exc, body)) from None
-    return clean
+    return _validate("body", body, now)
 
 
 def validate_entry(entry: Any, *, now: float | None = None) -> dict[str, Any]:
@@ -287,10 +283,14 @@ def validate_entry(entry: Any, *, now: float | None = None) -> dict[str, Any]:
 
     :raises InvalidRecord: with every problem found.
     """
+    return _validate("entry", entry, now)
+
+
+def _validate(schema: str, data: Any, now: float | None) -> dict[str, Any]:
     try:
-        clean: dict[str, Any] = _validator("entry").validate_python(entry, context={"now": now})
+        clean: dict[str, Any] = _validator(schema).validate_python(data, context={"now": now})
     except ValidationError as exc:
-        raise InvalidRecord(problems_from(exc, entry)) from None
+        raise InvalidRecord(problems_from(exc, data)) from None
     return clean
 
 
