@@ -409,4 +409,18 @@ def problems_from(exc: ValidationError, body: Any) -> list[Problem]:
             field, loc = field + ".key", (*loc, "key")
         value = MISSING if kind == "missing" or not loc else _lookup(body, loc)
         problems.setdefault(field, Problem(field, value, rule))
+    if isinstance(body, dict) and not _has_repo(body) and "repo_id/repo_name" not in problems:
+        # the record rules did not run (fields failed first): still say that the repo is missing
+        problems["repo_id/repo_name"] = Problem(
+            "repo_id/repo_name", MISSING, "one of repo_id and repo_name must be given (both may be)"
+        )
     return list(problems.values())
+
+
+def _has_repo(body: dict[str, Any]) -> bool:
+    """Whether the body gives a repository at all (a wrongly typed one is its own problem)."""
+    for name in ("repo_id", "repo_name"):
+        value = body.get(name)
+        if value is not None and not (isinstance(value, str) and not value.strip()):
+            return True
+    return False
