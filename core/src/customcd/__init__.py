@@ -2,7 +2,7 @@
 
 The public API, for plugins and programs::
 
-    from customcd import hookimpl, Adapter, Draft, Job, OptionalField, build_job, send
+    from customcd import hookimpl, Adapter, Draft, Job, OptionalField, Record, build_job, send
 
 Names are imported lazily so ``customcd --help`` and a dry run stay fast.
 """
@@ -29,6 +29,7 @@ __all__ = [
     "OptionalField",
     "Outcome",
     "Problem",
+    "Record",
     "__version__",
     "build_job",
     "get_plugin_manager",
@@ -53,6 +54,7 @@ _WHERE = {
     "CustomcdError": "problems",
     "InvalidRecord": "problems",
     "Problem": "problems",
+    "Record": "record",
     "get_plugin_manager": "plugins",
     "build_job": "api",
     "send": "api",
@@ -75,6 +77,7 @@ if TYPE_CHECKING:
     from .outcome import Outcome
     from .plugins import get_plugin_manager
     from .problems import CustomcdError, InvalidRecord, Problem
+    from .record import Record
 
 
 def __getattr__(name: str) -> Any:
