@@ -12,7 +12,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -350,8 +350,3 @@ class Dispatcher:
             if body_json is None:
                 continue
             yield self._send_claimed(key, json.loads(body_json), body_json)
-
-
-def with_deadline(policy: RetryPolicy, deadline: float) -> RetryPolicy:
-    """A copy of ``policy`` with another deadline."""
-    return replace(policy, deadline=deadline)

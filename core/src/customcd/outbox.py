@@ -277,10 +277,6 @@ class Outbox:
             )
             return cursor.rowcount
 
-    def is_delivered(self, key: str) -> bool:
-        """Whether the ledger has this key."""
-        return bool(self._read("SELECT 1 FROM ledger WHERE key = ?", (key,)))
-
     def entries(self, state: str | None = None) -> list[OutboxEntry]:
         """Kept records (pending and rejected), oldest first."""
         query = (

@@ -7,7 +7,7 @@ a record in one go.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,14 +88,6 @@ class InvalidRecord(CustomcdError):
         if hint:
             text += f"\n  ({hint})"
         super().__init__(text, docs="contract.md")
-
-    @classmethod
-    def merge(cls, errors: Iterable[InvalidRecord]) -> InvalidRecord:
-        """Join several errors' problems into one error."""
-        problems: list[Problem] = []
-        for error in errors:
-            problems.extend(error.problems)
-        return cls(problems)
 
 
 class ConfigurationError(CustomcdError):
