@@ -344,12 +344,13 @@ def _drafts(adapter: Adapter, query: HistoryQuery, stats: BackfillStats) -> Iter
 
 
 def _short_reason(exc: InvalidRecord) -> str:
-    fields = sorted({p.field for p in exc.problems})
-    if fields == ["commit_sha"] and all(
-        p.value is MISSING or p.value in (None, "") for p in exc.problems
+    """The summary's reason: "no commit SHA" (the usual one in history), else the fields."""
+    if any(
+        p.field == "commit_sha" and (p.value is MISSING or p.value in (None, ""))
+        for p in exc.problems
     ):
         return "no commit SHA"
-    return "invalid: " + ", ".join(fields)
+    return "invalid: " + ", ".join(sorted({p.field for p in exc.problems}))
 
 
 def summary(stats: BackfillStats, *, dry_run: bool) -> str:
