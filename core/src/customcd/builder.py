@@ -353,16 +353,20 @@ def _convert_status(
     if "status" not in body:
         return None
     raw = str(body["status"])
-    mapper = StatusMapper(config.status_map, adapter.status_map if adapter else {})
-    mapped = mapper.map(raw) if mapper.user or mapper.adapter else canonical_status(raw)
+    native = adapter.status_map if adapter else {}
+    if not config.status_map and not native:
+        mapped = canonical_status(raw)  # no maps: the common library case, decided at once
+        mapper = None
+    else:
+        mapper = StatusMapper(config.status_map, native)
+        mapped = mapper.map(raw)
     if mapped == SKIP:
         return f"status {raw!r} produces no record"
     if mapped == NOT_FINAL:
         found.append(Problem("status", raw, _NOT_FINAL_RULE))
     elif mapped is None:
-        found.append(
-            Problem("status", raw, f"is not a known status (known: {', '.join(mapper.known())})")
-        )
+        known = ", ".join((mapper or StatusMapper({}, {})).known())
+        found.append(Problem("status", raw, f"is not a known status (known: {known})"))
     else:
         body["status"] = mapped
     return None
