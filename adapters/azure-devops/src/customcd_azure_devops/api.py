@@ -5,6 +5,8 @@
 * ``{project}/_apis/build/builds``: builds in a time window, paged by ``x-ms-continuationtoken``;
 * ``{project}/_apis/git/repositories/{name}``: a repository's id from its name;
 * ``{project}/_apis/distributedtask/environments``: an environment's id from its name;
+* ``{project}/_apis/release/releases/{id}/environments/{id}`` (Release service host): a classic
+  release stage and its deployment attempts;
 * ``{project}/_apis/distributedtask/environments/{id}/environmentdeploymentrecords``: deployments
   to an environment, newest first, paged by ``x-ms-continuationtoken``.
 """
@@ -17,11 +19,20 @@ from typing import Any
 
 from customcd.adapter import AdapterError
 
-from .rest import API_VERSION, DOCS, PREVIEW_API_VERSION, AzureDevOpsClient, segment
+from .rest import (
+    API_VERSION,
+    DOCS,
+    PREVIEW_API_VERSION,
+    RELEASE_API_VERSION,
+    AzureDevOpsClient,
+    segment,
+)
 
 __all__ = [
     "GUID",
+    "deployment_start",
     "get_build",
+    "get_release_environment",
     "get_timeline",
     "list_builds",
     "list_environment_records",
@@ -160,3 +171,58 @@ def list_environment_records(
         {"top": page_size, "api-version": PREVIEW_API_VERSION},
         start_token=start_token,
     )
+
+
+def get_release_environment(
+    client: AzureDevOpsClient, project: str, release_id: str | int, environment_id: str | int
+) -> dict[str, Any]:
+    """Return a classic release's environment (stage): ``ReleaseEnvironment`` with ``deploySteps``.
+
+    ``client`` must point at the Release service (:func:`~.rest.release_url`).
+    """
+    data, _ = client.get(
+        f"{segment(project)}/_apis/release/releases/{segment(release_id)}"
+        f"/environments/{segment(environment_id)}",
+        {"api-version": RELEASE_API_VERSION},
+    )
+    return dict(data) if isinstance(data, dict) else {}
+
+
+def _real_time(value: Any) -> str | None:
+    """A time Azure really set (it writes ``0001-01-01T00:00:00`` for "never")."""
+    text = str(value or "").strip()
+    if not text or text.startswith("0001-"):
+        return None
+    return text
+
+
+def deployment_start(
+    environment: dict[str, Any], *, deployment_id: str | None, attempt: str | None
+) -> str | None:
+    """Return when a deployment of a release environment started, or None.
+
+    The deployment attempt (``deploySteps[]``) is the one whose ``deploymentId`` is
+    ``deployment_id``, else whose ``attempt`` is ``attempt``, else the last one. Its start is the
+    earliest ``releaseDeployPhases[].startedOn`` (the first agent/server phase began), else its
+    ``queuedOn``.
+    """
+    steps = [step for step in environment.get("deploySteps") or [] if isinstance(step, dict)]
+    if not steps:
+        return None
+    chosen = None
+    if deployment_id:
+        chosen = next((s for s in steps if str(s.get("deploymentId")) == deployment_id), None)
+    if chosen is None and attempt:
+        chosen = next((s for s in steps if str(s.get("attempt")) == attempt), None)
+    if chosen is None:
+        chosen = max(steps, key=lambda s: int(s.get("attempt") or 0))
+    starts = [
+        time
+        for phase in chosen.get("releaseDeployPhases") or []
+        if isinstance(phase, dict) and (time := _real_time(phase.get("startedOn")))
+    ]
+    if starts:
+        from customcd.times import to_epoch
+
+        return min(starts, key=to_epoch)
+    return _real_time(chosen.get("queuedOn"))

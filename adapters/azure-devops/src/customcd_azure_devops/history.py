@@ -45,7 +45,7 @@ def _as_list(value: Any) -> list[Any]:
 
 def iter_history(query: HistoryQuery) -> Iterator[Draft]:
     """Lazily yield drafts of finished builds (or deployments) in the query's window."""
-    from .rest import AzureDevOpsClient
+    from .rest import AzureDevOpsClient, RetryPolicy
 
     selection = query.selection
     project = selection.get("project") or first(query.env, "SYSTEM_TEAMPROJECT")
@@ -66,7 +66,13 @@ def iter_history(query: HistoryQuery) -> Iterator[Draft]:
             docs=DOCS,
         )
     page_size = int(query.options.get("page_size", 100))
-    with AzureDevOpsClient(collection, credentials, timeout=query.timeout, log=query.log) as client:
+    retry = RetryPolicy(
+        retries=int(query.options.get("max_retries", 5)),
+        max_wait=float(query.options.get("max_wait", 120)),
+    )
+    with AzureDevOpsClient(
+        collection, credentials, timeout=query.timeout, log=query.log, retry=retry
+    ) as client:
         environments = [str(e) for e in _as_list(selection.get("environment"))]
         if environments:
             for name in environments:

@@ -13,9 +13,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from customcd.adapter import AdapterError
+
+from .ratelimit import RetryPolicy, wait_seconds
 
 if TYPE_CHECKING:
     import httpx
@@ -25,10 +27,13 @@ __all__ = [
     "CONTINUATION_HEADER",
     "DOCS",
     "PREVIEW_API_VERSION",
+    "RELEASE_API_VERSION",
     "AzureDevOpsClient",
     "Credentials",
+    "RetryPolicy",
     "collection_url",
     "credentials_from_env",
+    "release_url",
     "segment",
 ]
 
@@ -36,6 +41,8 @@ __all__ = [
 API_VERSION = "7.1"
 #: Environments and their deployment records are a preview API in 7.1.
 PREVIEW_API_VERSION = "7.1-preview.1"
+#: Classic releases (Release service) in 7.1: ``releases/{id}/environments/{id}`` is preview.7.
+RELEASE_API_VERSION = "7.1-preview.7"
 #: The response header carrying the token of the next page.
 CONTINUATION_HEADER = "x-ms-continuationtoken"
 #: The docs page that explains tokens and permissions.
@@ -103,6 +110,26 @@ def collection_url(env: Mapping[str, str], given: str | None = None) -> str | No
     return None
 
 
+def release_url(collection: str) -> str:
+    """Return the Release Management service URL of a collection (trailing slash).
+
+    Azure DevOps Services serves classic releases from another host:
+    ``https://dev.azure.com/org/`` -> ``https://vsrm.dev.azure.com/org/`` and
+    ``https://org.visualstudio.com/`` -> ``https://org.vsrm.visualstudio.com/``. Azure DevOps
+    Server serves them from the collection URL itself.
+    """
+    parts = urlsplit(collection)
+    host = parts.hostname or ""
+    if host == "dev.azure.com":
+        host = "vsrm.dev.azure.com"
+    elif host.endswith(".visualstudio.com") and ".vsrm." not in host:
+        host = host[: -len(".visualstudio.com")] + ".vsrm.visualstudio.com"
+    else:
+        return collection
+    netloc = host if parts.port is None else f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
 def segment(value: str | int) -> str:
     """One URL path segment (project names may hold spaces)."""
     return quote(str(value), safe="")
@@ -115,6 +142,9 @@ class AzureDevOpsClient:
     :param credentials: how to authenticate.
     :param timeout: seconds any one request may take.
     :param log: the logger to report on.
+    :param retry: how to honour Azure's ``429``/``503`` + ``Retry-After`` (default: no retry).
+        With ``retry.budget`` set, the whole client (requests and waits together) never runs
+        longer than that many seconds.
     """
 
     def __init__(
@@ -124,6 +154,7 @@ class AzureDevOpsClient:
         *,
         timeout: float,
         log: logging.Logger | None = None,
+        retry: RetryPolicy | None = None,
     ) -> None:
         import httpx
 
@@ -132,6 +163,12 @@ class AzureDevOpsClient:
         self._credentials = credentials
         self._timeout = timeout
         self._log = log or logging.getLogger("customcd")
+        self._retry = retry or RetryPolicy(retries=0)
+        self._deadline = (
+            None if self._retry.budget is None else self._retry.clock() + self._retry.budget
+        )
+        #: Azure may ask to slow down on a successful answer too (``Retry-After`` on a 200).
+        self._not_before = 0.0
         self._http = httpx.Client(
             base_url=base_url,
             headers={
@@ -167,20 +204,20 @@ class AzureDevOpsClient:
         """
         query = {key: value for key, value in (params or {}).items() if value is not None}
         shown = self.base_url + path
-        try:
-            response = self._http.get(path, params=query)
-        except self._httpx.TimeoutException:
-            raise AdapterError(
-                f"Azure DevOps did not answer within {self._timeout:g} s ({shown}); "
-                "try again or raise the timeout",
-                docs=DOCS,
-            ) from None
-        except self._httpx.HTTPError as exc:
-            raise AdapterError(
-                f"could not reach Azure DevOps at {self.base_url} ({type(exc).__name__}): "
-                "check SYSTEM_COLLECTIONURI and the network",
-                docs=DOCS,
-            ) from None
+        attempt = 0
+        while True:
+            self._pause(shown)
+            response = self._send(path, query, shown)
+            wait = wait_seconds(response.headers, self._retry.clock_wall())
+            if response.status_code in (429, 503) and attempt < self._retry.retries:
+                attempt += 1
+                if wait is None:
+                    wait = self._retry.backoff(attempt)
+                self._wait(min(wait, self._retry.max_wait), response.status_code, shown)
+                continue
+            if response.status_code < 300 and wait:
+                self._not_before = self._retry.clock() + min(wait, self._retry.max_wait)
+            break
         self._check(response, shown)
         try:
             data = response.json()
@@ -191,6 +228,72 @@ class AzureDevOpsClient:
                 docs=DOCS,
             ) from None
         return data, response.headers.get(CONTINUATION_HEADER) or None
+
+    def _remaining(self) -> float | None:
+        """Seconds left of the overall budget, or None without one."""
+        if self._deadline is None:
+            return None
+        return self._deadline - self._retry.clock()
+
+    def _send(self, path: str, query: Mapping[str, Any], shown: str) -> httpx.Response:
+        """One GET, bounded by the per-call timeout and what is left of the budget."""
+        timeout = self._timeout
+        remaining = self._remaining()
+        if remaining is not None:
+            if remaining <= 0:
+                raise self._out_of_time(shown)
+            timeout = min(timeout, remaining)
+        try:
+            return self._http.get(path, params=query, timeout=self._httpx.Timeout(timeout))
+        except self._httpx.TimeoutException:
+            limit = self._timeout if self._retry.budget is None else self._retry.budget
+            raise AdapterError(
+                f"Azure DevOps did not answer within {limit:g} s ({shown}); "
+                "try again or raise the timeout",
+                docs=DOCS,
+            ) from None
+        except self._httpx.HTTPError as exc:
+            raise AdapterError(
+                f"could not reach Azure DevOps at {self.base_url} ({type(exc).__name__}): "
+                "check SYSTEM_COLLECTIONURI and the network",
+                docs=DOCS,
+            ) from None
+
+    def _out_of_time(self, shown: str) -> AdapterError:
+        return AdapterError(
+            f"Azure DevOps did not answer {shown} within the {self._retry.budget:g} s timeout "
+            "(rate limited: it asked to retry later)",
+            docs=DOCS,
+        )
+
+    def _wait(self, seconds: float, status: int, shown: str) -> None:
+        """Sleep as Azure asked, unless that would overrun the budget (then fail clearly)."""
+        remaining = self._remaining()
+        if remaining is not None and seconds >= remaining:
+            raise AdapterError(
+                f"Azure DevOps is rate limiting (HTTP {status}) and asks to retry in "
+                f"{seconds:g} s, more than the {max(remaining, 0):.0f} s left of the timeout, "
+                f"for {shown}",
+                docs=DOCS,
+            )
+        self._log.warning(
+            "Azure DevOps answered HTTP %s (rate limited or busy): waiting %g s before retrying %s",
+            status,
+            seconds,
+            shown,
+        )
+        self._retry.sleep(seconds)
+
+    def _pause(self, shown: str) -> None:
+        """Honour a ``Retry-After`` Azure sent with an earlier successful answer."""
+        delay = self._not_before - self._retry.clock()
+        if delay <= 0:
+            return
+        remaining = self._remaining()
+        if remaining is not None and delay >= remaining:
+            return  # step mode: better a request that may be delayed than no answer at all
+        self._log.info("Azure DevOps asked to slow down: waiting %g s before %s", delay, shown)
+        self._retry.sleep(delay)
 
     def pages(
         self, path: str, params: Mapping[str, Any], *, start_token: str | None = None
@@ -240,6 +343,14 @@ class AzureDevOpsClient:
             raise AdapterError(
                 f"Azure DevOps found nothing at {shown} (404): check SYSTEM_COLLECTIONURI, the "
                 f"project and the id, and that the token in {source} can see that project",
+                docs=DOCS,
+            )
+        if status in (429, 503):
+            after = response.headers.get("Retry-After")
+            raise AdapterError(
+                f"Azure DevOps kept refusing {shown} with HTTP {status} "
+                f"({'rate limited' if status == 429 else 'service unavailable'}"
+                f"{f', Retry-After {after} s' if after else ''}); try again later",
                 docs=DOCS,
             )
         if status >= 400:

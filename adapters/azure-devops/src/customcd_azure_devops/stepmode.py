@@ -176,7 +176,18 @@ def _start_time(draft: Draft, context: CollectContext, release: bool, scope: str
     build_id = first(env, "BUILD_BUILDID")
     problem: AdapterError | None = None
     if release:
-        pass  # BUILD_BUILDID is the artifact's build there, not this release: no REST read
+        # BUILD_BUILDID is the artifact's build there, not this release: read the Release API.
+        release_id = first(env, "RELEASE_RELEASEID")
+        environment_id = first(env, "RELEASE_ENVIRONMENTID")
+        if credentials and collection and project and release_id and environment_id:
+            try:
+                draft.job_start_time = _release_start_from_rest(
+                    context, draft, (collection, credentials), project, release_id, environment_id
+                )
+            except AdapterError as exc:
+                problem = exc
+            else:
+                return
     elif credentials and collection and project and build_id:
         try:
             draft.job_start_time = _start_from_rest(
@@ -199,8 +210,10 @@ def _start_time(draft: Draft, context: CollectContext, release: bool, scope: str
         raise problem
     if release:
         raise AdapterError(
-            "a classic release job has no start-time variable: pass --start-time "
-            "(for example the time your first release task recorded)",
+            "a classic release job has no start-time variable: enable 'Allow scripts to access "
+            "the OAuth token' on the agent job (SYSTEM_ACCESSTOKEN, Release (Read)) so customcd "
+            "reads the deployment's start from the Release API, set AZURE_DEVOPS_PAT, or pass "
+            "--start-time",
             docs=DOCS,
         )
     raise AdapterError(_NO_CREDENTIAL_ADVICE, docs=DOCS)
@@ -216,12 +229,14 @@ def _start_from_rest(
 ) -> str:
     """Read the build's ``startTime`` (or the job's timeline record's) from REST."""
     from . import api
-    from .rest import AzureDevOpsClient
+    from .rest import AzureDevOpsClient, RetryPolicy
 
     env = context.env
     collection, credentials = server
+    # A pipeline step: requests and rate-limit waits together never exceed context.timeout.
+    retry = RetryPolicy(retries=3, budget=context.timeout)
     with AzureDevOpsClient(
-        collection, credentials, timeout=context.timeout, log=context.log
+        collection, credentials, timeout=context.timeout, log=context.log, retry=retry
     ) as client:
         if scope == "job":
             job_id = first(env, "SYSTEM_JOBID")
@@ -241,3 +256,38 @@ def _start_from_rest(
         )
     draft.notes.append(f"start time from the build's startTime ({credentials.source})")
     return str(start)
+
+
+def _release_start_from_rest(
+    context: CollectContext,
+    draft: Draft,
+    server: tuple[str, Credentials],
+    project: str,
+    release_id: str,
+    environment_id: str,
+) -> str:
+    """Read this deployment's start from the Release API (``vsrm.dev.azure.com`` on the cloud)."""
+    from . import api
+    from .rest import AzureDevOpsClient, RetryPolicy, release_url
+
+    collection, credentials = server
+    retry = RetryPolicy(retries=3, budget=context.timeout)
+    with AzureDevOpsClient(
+        release_url(collection), credentials, timeout=context.timeout, log=context.log, retry=retry
+    ) as client:
+        environment = api.get_release_environment(client, project, release_id, environment_id)
+    start = api.deployment_start(
+        environment,
+        deployment_id=first(context.env, "RELEASE_DEPLOYMENTID"),
+        attempt=first(context.env, "RELEASE_ATTEMPTNUMBER"),
+    )
+    if not start:
+        raise AdapterError(
+            f"Azure DevOps returned release {release_id} environment {environment_id} without a "
+            "deployment start time; pass --start-time",
+            docs=DOCS,
+        )
+    draft.notes.append(
+        f"start time from the release deployment's first phase ({credentials.source})"
+    )
+    return start
