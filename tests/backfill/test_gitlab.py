@@ -121,3 +121,38 @@ def test_gitlab_rate_limit_pauses_and_goes_on(backfill, customcd_receiver):
     run = backfill("gitlab", "backfill_gitlab_rate_limited.yaml", [*ARGS, "--service-id", "5"], ENV)
     assert run.exit_code == 0, run.stderr
     assert len(customcd_receiver.accepted) == 39
+
+
+GROUP_ENV = {**ENV, "CUSTOMCD_GITLAB_PER_PAGE": "2"}
+GROUP_ARGS = ["gitlab", "--group", "acme/shop", "--since", "2025-11-01T00:00:00Z"]
+
+
+def test_group_expands_into_its_projects_and_subgroups(backfill, customcd_receiver, ledger):
+    """``--group acme/shop``: two pages of projects (shared ones left out), each one's history."""
+    run = backfill(
+        "gitlab", "backfill_gitlab_group.yaml", [*GROUP_ARGS, "--service-id", "5"], GROUP_ENV
+    )
+    assert run.exit_code == 0, run.stderr
+    bodies = {b["job_id"]: b for b in customcd_receiver.accepted}
+    # web: 31001, 31002; backend/api: 32005, 32004 (same second, GitLab's order), 32006 running
+    assert set(bodies) == {"31001", "31002", "32005", "32004"}
+    assert bodies["31002"]["repo_name"] == "acme/shop/web" and bodies["31002"]["repo_id"] == "7"
+    assert bodies["31002"]["status"] == "Failed"
+    assert bodies["32004"]["repo_name"] == "acme/shop/backend/api"
+    assert bodies["32004"]["repo_id"] == "9"
+    assert bodies["32004"]["commit_sha"] == "89e6c98d92887913cadf06b2adb97f26cde4849b"
+    assert bodies["32004"]["job_start_time"] == 1_762_956_070  # 2025-11-12T14:01:10Z
+    assert run.count("read") == 4 and run.count("delivered") == 4
+    # group page 1, web's page, api's two pages, group page 2, worker's empty page
+    assert run.cassette.play_count == 6
+    assert ledger() == 4
+    no_secret(TOKEN, run.stdout, run.stderr)
+
+    again = backfill(
+        "gitlab",
+        "backfill_gitlab_group.yaml",
+        [*GROUP_ARGS, "--service-id", "5", "--restart"],
+        GROUP_ENV,
+    )
+    assert again.exit_code == 0, again.stderr
+    assert again.count("delivered") == 0 and len(customcd_receiver.requests) == 4

@@ -109,8 +109,30 @@ def test_pipelines_filtered_by_status(adapter):
 def test_cursor_round_trip():
     from customcd_gitlab.history import Cursor
 
-    cursor = Cursor("pipelines", "7", 1_764_061_890, 1150)
+    cursor = Cursor("pipelines", "7", 1_764_061_890_702, 1150)
+    assert str(cursor) == "pipelines|7|1764061890.702|1150"
     assert Cursor.parse(str(cursor)) == cursor
     assert Cursor.parse("something-else") is None
-    assert cursor.passed(1_764_061_890, 1150)
-    assert not cursor.passed(1_764_061_890, 1151)
+    assert Cursor.parse("pipelines|7|nan|1150") is None
+    assert cursor.passed(1_764_061_890_702, 1150)
+    assert not cursor.passed(1_764_061_890_702, 1151)
+
+
+def test_cursor_keeps_items_updated_later_in_the_same_second():
+    """GitLab orders by the full updated_at, then id: a lower id later in that second is new."""
+    from customcd_gitlab.history import Cursor
+
+    cursor = Cursor.parse("deployments|7|1764061890.100|900")
+    assert cursor is not None
+    assert not cursor.passed(1_764_061_890_500, 899)  # same second, later: not done yet
+    assert cursor.passed(1_764_061_890_100, 899)  # same instant, lower id: done
+
+
+def test_whole_second_cursor_of_an_older_checkpoint_still_reads():
+    from customcd_gitlab.history import Cursor
+
+    cursor = Cursor.parse("deployments|7|1764061890|881")
+    assert cursor is not None and not cursor.precise
+    assert str(cursor) == "deployments|7|1764061890|881"
+    assert cursor.passed(1_764_061_890_702, 881)
+    assert not cursor.passed(1_764_061_890_702, 882)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from customcd.adapter import AdapterError, HistoryQuery
@@ -29,7 +30,7 @@ from .client import (
 from .deployments import deployment_draft, deployment_status
 from .fields import CI_SYSTEM, add_common_optionals
 from .options import DOCS, GitLabOptions
-from .summary import epoch
+from .summary import epoch, epoch_ms
 
 if TYPE_CHECKING:
     import gitlab
@@ -48,15 +49,33 @@ def _iso(epoch_seconds: int) -> str:
 
 @dataclass(frozen=True)
 class Cursor:
-    """Where a backfill stopped: ``source|project|updated_at|id`` (updated_at in epoch seconds)."""
+    """Where a backfill stopped: ``source|project|updated_at|id``.
+
+    ``updated_at`` is written in epoch seconds with milliseconds (``1764061890.702``): GitLab
+    orders by the full ``updated_at`` then ``id``, and several items are often updated within
+    one second, so whole seconds would skip some of them on resume. A cursor with whole seconds
+    (older checkpoints) is still read, and compared at that precision.
+
+    :param updated_ms: the item's ``updated_at`` in epoch milliseconds.
+    :param precise: whether ``updated_ms`` has milliseconds (``False`` for whole-second cursors).
+    """
 
     source: str
     project: str
-    updated_at: int
+    updated_ms: int
     item_id: int
+    precise: bool = True
 
     def __str__(self) -> str:
-        return f"{self.source}|{self.project}|{self.updated_at}|{self.item_id}"
+        if not self.precise:
+            return f"{self.source}|{self.project}|{self.updated_ms // 1000}|{self.item_id}"
+        seconds, millis = divmod(self.updated_ms, 1000)
+        return f"{self.source}|{self.project}|{seconds}.{millis:03d}|{self.item_id}"
+
+    @property
+    def updated_s(self) -> int:
+        """``updated_at`` in whole epoch seconds (rounded down)."""
+        return self.updated_ms // 1000
 
     @classmethod
     def parse(cls, text: str | None) -> Cursor | None:
@@ -64,13 +83,22 @@ class Cursor:
         if not text:
             return None
         parts = text.split("|")
-        if len(parts) != 4 or not parts[2].lstrip("-").isdigit() or not parts[3].isdigit():
+        if len(parts) != 4 or not parts[3].isdigit():
             return None
-        return cls(parts[0], parts[1], int(parts[2]), int(parts[3]))
+        try:
+            updated = Decimal(parts[2])
+        except InvalidOperation:
+            return None
+        if not updated.is_finite():
+            return None
+        precise = "." in parts[2]
+        return cls(parts[0], parts[1], int(updated * 1000), int(parts[3]), precise)
 
-    def passed(self, updated_at: int, item_id: int) -> bool:
+    def passed(self, updated_ms: int, item_id: int) -> bool:
         """Whether an item of the same project was already done before this cursor."""
-        return (updated_at, item_id) <= (self.updated_at, self.item_id)
+        if not self.precise:
+            return (updated_ms // 1000, item_id) <= (self.updated_s, self.item_id)
+        return (updated_ms, item_id) <= (self.updated_ms, self.item_id)
 
 
 @dataclass
@@ -160,6 +188,7 @@ def _projects(run: _Run, projects: list[str], group: str) -> Iterator[tuple[Any,
         with api_errors(what, run.url, run.token):
             items = run.gl.groups.get(group, lazy=True).projects.list(
                 include_subgroups=True,
+                with_shared=False,  # GitLab's default (true) adds other groups' shared projects
                 order_by="id",
                 sort="asc",
                 iterator=True,
@@ -175,7 +204,7 @@ def _window(run: _Run, project_id: Any) -> tuple[str, Cursor | None]:
     since = run.query.since
     resume = run.resume if run.resume and run.resume.project == str(project_id) else None
     if resume is not None:
-        since = max(since, resume.updated_at - 1)
+        since = max(since, resume.updated_s - 1)
     return _iso(since), resume
 
 
@@ -185,11 +214,11 @@ def _in_window(run: _Run, start: int | None) -> bool:
     return run.query.until is None or start < run.query.until
 
 
-def _past_window(run: _Run, updated_at: int | None) -> bool:
+def _past_window(run: _Run, updated_ms: int | None) -> bool:
     return (
         run.query.until is not None
-        and updated_at is not None
-        and updated_at > run.query.until + GRACE
+        and updated_ms is not None
+        and updated_ms > (run.query.until + GRACE) * 1000
     )
 
 
@@ -216,7 +245,7 @@ def _deployments(run: _Run, project_id: Any, path: str | None) -> Iterator[Draft
         )
         for item in listing:
             deployment = item.attributes
-            updated = epoch(deployment.get("updated_at"))
+            updated = epoch_ms(deployment.get("updated_at"))
             if _past_window(run, updated):
                 return
             if (
@@ -261,7 +290,7 @@ def _pipelines(run: _Run, project_id: Any, path: str | None) -> Iterator[Draft]:
         )
         for item in listing:
             summary = item.attributes
-            updated = epoch(summary.get("updated_at"))
+            updated = epoch_ms(summary.get("updated_at"))
             if _past_window(run, updated):
                 return
             if resume is not None and updated is not None and resume.passed(updated, summary["id"]):

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from customcd.times import TimeError, to_epoch
 
 from .statuses import ACTIVE, FINISHED, WAITING
 
-__all__ = ["Summary", "epoch", "summarize"]
+__all__ = ["Summary", "epoch", "epoch_ms", "summarize"]
 
 
 def epoch(value: Any) -> int | None:
@@ -24,6 +25,27 @@ def epoch(value: Any) -> int | None:
         return to_epoch(value)
     except TimeError:
         return None
+
+
+def epoch_ms(value: Any) -> int | None:
+    """Epoch milliseconds of an API time, keeping GitLab's sub-second part (``None`` if bad).
+
+    Cursors need it: many deployments can be updated within the same second, and GitLab orders
+    them by the full ``updated_at`` (then ``id``), not by whole seconds.
+    """
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.tzinfo is None:
+        seconds = epoch(value)
+        return seconds * 1000 if seconds is not None else None
+    return round(parsed.timestamp() * 1000)
 
 
 @dataclass(frozen=True)
