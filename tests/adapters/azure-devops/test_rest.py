@@ -10,7 +10,12 @@ from customcd.adapter import AdapterError
 from customcd.times import to_epoch
 from customcd_azure_devops import api
 from customcd_azure_devops.records import draft_from_build
-from customcd_azure_devops.rest import AzureDevOpsClient, collection_url, credentials_from_env
+from customcd_azure_devops.rest import (
+    AzureDevOpsClient,
+    collection_url,
+    credentials_from_env,
+    release_url,
+)
 
 
 def client(source: str = "SYSTEM_ACCESSTOKEN") -> AzureDevOpsClient:
@@ -119,3 +124,62 @@ def test_completed_builds_map_to_contract_statuses(build_id, native, status, dur
     assert len(draft.commit_sha) == 40
     assert draft.repo_name == "fabrikam-web"
     assert "@contoso.com" in draft.triggered_by
+
+
+# --- classic releases: the Release service ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("collection", "expected"),
+    [
+        ("https://dev.azure.com/contoso/", "https://vsrm.dev.azure.com/contoso/"),
+        ("https://contoso.visualstudio.com/", "https://contoso.vsrm.visualstudio.com/"),
+        ("https://contoso.vsrm.visualstudio.com/", "https://contoso.vsrm.visualstudio.com/"),
+        (
+            "https://tfs.contoso.local/tfs/DefaultCollection/",
+            "https://tfs.contoso.local/tfs/DefaultCollection/",
+        ),
+        ("http://tfs:8080/tfs/DefaultCollection/", "http://tfs:8080/tfs/DefaultCollection/"),
+    ],
+)
+def test_release_service_url(collection, expected):
+    assert release_url(collection) == expected
+
+
+def _step(deployment_id, attempt, *phase_starts, queued="2025-11-29T07:00:00Z"):
+    phases = [{"id": i, "startedOn": start} for i, start in enumerate(phase_starts)]
+    return {
+        "deploymentId": deployment_id,
+        "attempt": attempt,
+        "queuedOn": queued,
+        "releaseDeployPhases": phases,
+    }
+
+
+def test_deployment_start_picks_the_deployment_and_its_earliest_phase():
+    environment = {
+        "deploySteps": [
+            _step(96, 1, "2025-11-29T06:51:02.4417383Z"),
+            _step(97, 2, "2025-11-29T07:20:00Z", "2025-11-29T07:06:40.1234567Z"),
+        ]
+    }
+    start = api.deployment_start(environment, deployment_id="97", attempt=None)
+    assert to_epoch(start) == 1764400000
+    assert api.deployment_start(environment, deployment_id="1", attempt="1").startswith(
+        "2025-11-29T06:51"
+    )
+    # neither given nor matching: the latest attempt
+    assert to_epoch(api.deployment_start(environment, deployment_id=None, attempt=None)) == (
+        1764400000
+    )
+
+
+def test_deployment_start_ignores_azures_zero_dates():
+    never = "0001-01-01T00:00:00"
+    environment = {"deploySteps": [_step(97, 1, never, queued="2025-11-29T07:06:40Z")]}
+    assert api.deployment_start(environment, deployment_id="97", attempt=None) == (
+        "2025-11-29T07:06:40Z"
+    )
+    environment = {"deploySteps": [_step(97, 1, never, queued=never)]}
+    assert api.deployment_start(environment, deployment_id="97", attempt=None) is None
+    assert api.deployment_start({}, deployment_id="97", attempt=None) is None

@@ -260,6 +260,30 @@ def test_classic_release_uses_the_pipeline_start_variable(adapter):
     assert to_epoch(draft.job_start_time) == 1764400000
 
 
+@pytest.mark.vcr("release_environment.yaml")
+def test_classic_release_reads_the_deployment_start_from_the_release_api(adapter, vcr):
+    # Release 42, stage 118, deployment 97 (the second attempt): the cassette has only the
+    # Release service call (vsrm.dev.azure.com), so the artifact's build is never read.
+    env = release_env(SYSTEM_ACCESSTOKEN=SECRET, RELEASE_ENVIRONMENTID="118")
+    draft = adapter.collect(context(env))
+    assert to_epoch(draft.job_start_time) == 1764400000  # attempt 2's first phase, not attempt 1
+    assert vcr.play_count == 1
+    assert any("release deployment" in note for note in draft.notes)
+    assert draft.job_id == "release-42-deployment-97"
+
+
+@pytest.mark.vcr("release_environment_401.yaml")
+def test_classic_release_api_failure_falls_back_to_the_variable(adapter):
+    env = release_env(
+        SYSTEM_ACCESSTOKEN=SECRET,
+        RELEASE_ENVIRONMENTID="118",
+        SYSTEM_PIPELINESTARTTIME="2025-11-29 08:06:40+01:00",
+    )
+    draft = adapter.collect(context(env))
+    assert to_epoch(draft.job_start_time) == 1764400000
+    assert any("REST read failed" in note and "401" in note for note in draft.notes)
+
+
 # --- statuses --------------------------------------------------------------------------------
 
 

@@ -26,11 +26,12 @@ clock: Callable[[], float] = time.monotonic
 wall_clock: Callable[[], float] = time.time
 
 
-def wait_seconds(headers: Mapping[str, str], now: float) -> float | None:
+def wait_seconds(headers: Mapping[str, str], now: float, *, blocked: bool = False) -> float | None:
     """Return the wait ``Retry-After`` asks for (seconds or an HTTP date), or None.
 
-    Without ``Retry-After``, ``X-RateLimit-Remaining: 0`` with ``X-RateLimit-Reset`` (epoch
-    seconds) asks to wait until the reset.
+    For a blocked request (``blocked``: a 429) without ``Retry-After``, ``X-RateLimit-Remaining: 0``
+    with ``X-RateLimit-Reset`` (epoch seconds) asks to wait until the reset. On a successful
+    answer these headers only say the request was delayed: no extra wait.
     """
     value = (headers.get("Retry-After") or "").strip()
     if value:
@@ -42,6 +43,8 @@ def wait_seconds(headers: Mapping[str, str], now: float) -> float | None:
             return max(0.0, parsedate_to_datetime(value).timestamp() - now)
         except (TypeError, ValueError, IndexError):
             return None
+    if not blocked:
+        return None
     remaining = (headers.get("X-RateLimit-Remaining") or "").strip()
     reset = (headers.get("X-RateLimit-Reset") or "").strip()
     if remaining in {"0", "0.0"} and reset.replace(".", "", 1).isdigit():

@@ -208,7 +208,9 @@ class AzureDevOpsClient:
         while True:
             self._pause(shown)
             response = self._send(path, query, shown)
-            wait = wait_seconds(response.headers, self._retry.clock_wall())
+            wait = wait_seconds(
+                response.headers, self._retry.clock_wall(), blocked=response.status_code == 429
+            )
             if response.status_code in (429, 503) and attempt < self._retry.retries:
                 attempt += 1
                 if wait is None:
