@@ -6,6 +6,8 @@ are exactly those jenkinsapi 0.3.23 and customcd-jenkins send. Re-recording agai
 replaces these files (README.md says how); this script is then no longer needed.
 """
 
+# ruff: noqa: D103, E731 - a one-off generator script; each function names the document it models
+
 from __future__ import annotations
 
 import json
@@ -60,7 +62,14 @@ def request(uri: str, params: dict[str, str] | None = None) -> dict[str, Any]:
 
 
 def response(body: str, content_type: str, status: int = 200, extra: dict | None = None) -> dict:
-    messages = {200: "OK", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found"}
+    messages = {
+        200: "OK",
+        401: "Unauthorized",
+        403: "Forbidden",
+        404: "Not Found",
+        429: "Too Many Requests",
+        503: "Service Unavailable",
+    }
     headers = {
         "Cache-Control": ["no-cache, no-store, must-revalidate"],
         "Content-Type": [content_type],
@@ -71,11 +80,18 @@ def response(body: str, content_type: str, status: int = 200, extra: dict | None
         "X-Jenkins-Session": ["5c2b9f0e"],
     }
     headers.update(extra or {})
-    return {"body": {"string": body}, "headers": headers, "status": {"code": status, "message": messages[status]}}
+    return {
+        "body": {"string": body},
+        "headers": headers,
+        "status": {"code": status, "message": messages[status]},
+    }
 
 
 def py_interaction(uri: str, doc: Any, params: dict[str, str] | None = None) -> dict:
-    return {"request": request(uri, params), "response": response(python_api(doc), "text/x-python;charset=utf-8")}
+    return {
+        "request": request(uri, params),
+        "response": response(python_api(doc), "text/x-python;charset=utf-8"),
+    }
 
 
 def json_interaction(uri: str, doc: Any, params: dict[str, str] | None = None) -> dict:
@@ -86,7 +102,12 @@ def json_interaction(uri: str, doc: Any, params: dict[str, str] | None = None) -
 
 
 def write(name: str, interactions: list[dict]) -> None:
-    text = yaml.safe_dump({"interactions": interactions, "version": 1}, sort_keys=False, width=1000, allow_unicode=True)
+    text = yaml.safe_dump(
+        {"interactions": interactions, "version": 1},
+        sort_keys=False,
+        width=1000,
+        allow_unicode=True,
+    )
     (HERE / name).write_text(text, encoding="utf-8")
 
 
@@ -102,10 +123,18 @@ def job_url(*names: str) -> str:
 def workflow_job(url: str, name: str, full_name: str, last: int) -> dict:
     """``<JOB_URL>api/python`` of a Pipeline job (no tree: what jenkinsapi's Job polls)."""
     builds = [
-        {"_class": "org.jenkinsci.plugins.workflow.job.WorkflowRun", "number": n, "url": f"{url}{n}/"}
+        {
+            "_class": "org.jenkinsci.plugins.workflow.job.WorkflowRun",
+            "number": n,
+            "url": f"{url}{n}/",
+        }
         for n in range(last, max(last - 5, 0), -1)
     ]
-    ref = lambda n: {"_class": "org.jenkinsci.plugins.workflow.job.WorkflowRun", "number": n, "url": f"{url}{n}/"}  # noqa: E731
+    ref = lambda n: {
+        "_class": "org.jenkinsci.plugins.workflow.job.WorkflowRun",
+        "number": n,
+        "url": f"{url}{n}/",
+    }
     return {
         "_class": "org.jenkinsci.plugins.workflow.job.WorkflowJob",
         "actions": [
@@ -143,7 +172,11 @@ def workflow_job(url: str, name: str, full_name: str, last: int) -> dict:
         "lastUnstableBuild": None,
         "lastUnsuccessfulBuild": None,
         "nextBuildNumber": last + 1,
-        "property": [{"_class": "org.jenkinsci.plugins.workflow.job.properties.DisableConcurrentBuildsJobProperty"}],
+        "property": [
+            {
+                "_class": "org.jenkinsci.plugins.workflow.job.properties.DisableConcurrentBuildsJobProperty"
+            }
+        ],
         "queueItem": None,
         "concurrentBuild": False,
         "resumeBlocked": False,
@@ -154,7 +187,9 @@ def cause_action(*causes: dict) -> dict:
     return {"_class": "hudson.model.CauseAction", "causes": list(causes)}
 
 
-def build_data(sha: str, remote: str, branch: str = "refs/remotes/origin/main", number: int = 1) -> dict:
+def build_data(
+    sha: str, remote: str, branch: str = "refs/remotes/origin/main", number: int = 1
+) -> dict:
     return {
         "_class": "hudson.plugins.git.util.BuildData",
         "buildsByBranchName": {
@@ -172,10 +207,22 @@ def build_data(sha: str, remote: str, branch: str = "refs/remotes/origin/main", 
     }
 
 
-SCM_CAUSE = {"_class": "com.cloudbees.jenkins.GitHubPushCause", "shortDescription": "Started by GitHub push by octocat"}
-TIMER_CAUSE = {"_class": "hudson.triggers.TimerTrigger$TimerTriggerCause", "shortDescription": "Started by timer"}
-INDEXING_CAUSE = {"_class": "jenkins.branch.BranchIndexingCause", "shortDescription": "Branch indexing"}
-BRANCH_EVENT_CAUSE = {"_class": "jenkins.branch.BranchEventCause", "shortDescription": "Push event to branch feature/login"}
+SCM_CAUSE = {
+    "_class": "com.cloudbees.jenkins.GitHubPushCause",
+    "shortDescription": "Started by GitHub push by octocat",
+}
+TIMER_CAUSE = {
+    "_class": "hudson.triggers.TimerTrigger$TimerTriggerCause",
+    "shortDescription": "Started by timer",
+}
+INDEXING_CAUSE = {
+    "_class": "jenkins.branch.BranchIndexingCause",
+    "shortDescription": "Branch indexing",
+}
+BRANCH_EVENT_CAUSE = {
+    "_class": "jenkins.branch.BranchEventCause",
+    "shortDescription": "Push event to branch feature/login",
+}
 USER_CAUSE = {
     "_class": "hudson.model.Cause$UserIdCause",
     "shortDescription": "Started by user Jane Doe",
@@ -203,7 +250,7 @@ def workflow_run(
     revisions: list[dict],
     building: bool = False,
 ) -> dict:
-    """``<BUILD_URL>api/python?depth=0`` of a Pipeline run."""
+    """``<BUILD_URL>api/json?depth=0`` of a Pipeline run."""
     return {
         "_class": "org.jenkinsci.plugins.workflow.job.WorkflowRun",
         "actions": [
@@ -214,7 +261,9 @@ def workflow_run(
             {},
             {"_class": "org.jenkinsci.plugins.workflow.cps.EnvActionImpl"},
             {},
-            {"_class": "org.jenkinsci.plugins.pipeline.modeldefinition.actions.RestartDeclarativePipelineAction"},
+            {
+                "_class": "org.jenkinsci.plugins.pipeline.modeldefinition.actions.RestartDeclarativePipelineAction"
+            },
             {},
             {"_class": "org.jenkinsci.plugins.workflow.job.views.FlowGraphAction"},
             {},
@@ -269,7 +318,9 @@ def wfapi_describe(url: str, number: int, status: str, start: int, duration: int
         "pauseDurationMillis": 120000 if status == "PAUSED_PENDING_INPUT" else 0,
         "stages": [
             {
-                "_links": {"self": {"href": f"{base}{number}/execution/node/{6 + i * 7}/wfapi/describe"}},
+                "_links": {
+                    "self": {"href": f"{base}{number}/execution/node/{6 + i * 7}/wfapi/describe"}
+                },
                 "id": str(6 + i * 7),
                 "name": s["name"],
                 "execNode": "",
@@ -294,9 +345,7 @@ def user_doc(user_id: str, full_name: str, address: str | None) -> dict:
     # the request's tree=property[address] keeps only the address fields (and _class)
     return {
         "_class": "hudson.model.User",
-        "property": [
-            {k: v for k, v in p.items() if k in {"_class", "address"}} for p in props
-        ],
+        "property": [{k: v for k, v in p.items() if k in {"_class", "address"}} for p in props],
     }
 
 
@@ -306,27 +355,55 @@ API_JOB = job_url("payments", "api")
 T0 = 1764400000123  # 2025-11-29T07:06:40.123Z, epoch ms
 
 
-def api_build(name: str, number: int, *, result, duration, causes, revisions=None, building=False,
-              wfapi=None, users=()) -> None:
+def api_build(
+    name: str,
+    number: int,
+    *,
+    result,
+    duration,
+    causes,
+    revisions=None,
+    building=False,
+    wfapi=None,
+    users=(),
+) -> None:
     interactions = [
-        py_interaction(f"{API_JOB}api/python", workflow_job(API_JOB, "api", "payments/api", number)),
-        py_interaction(
-            f"{API_JOB}{number}/api/python",
+        json_interaction(
+            f"{API_JOB}{number}/api/json",
             workflow_run(
-                API_JOB, number, "payments/api", result=result, timestamp=T0, duration=duration,
-                causes=causes, building=building,
-                revisions=revisions if revisions is not None else [build_data("4c1e2a9f0b3d5e7f9a1c3e5f7b9d1f3a5c7e9b0d", APP_REMOTE, number=number)],
+                API_JOB,
+                number,
+                "payments/api",
+                result=result,
+                timestamp=T0,
+                duration=duration,
+                causes=causes,
+                building=building,
+                revisions=revisions
+                if revisions is not None
+                else [
+                    build_data(
+                        "4c1e2a9f0b3d5e7f9a1c3e5f7b9d1f3a5c7e9b0d", APP_REMOTE, number=number
+                    )
+                ],
             ),
             {"depth": "0"},
         ),
     ]
     if wfapi:
         interactions.append(
-            json_interaction(f"{API_JOB}{number}/wfapi/describe", wfapi_describe(API_JOB, number, wfapi, T0, 185000))
+            json_interaction(
+                f"{API_JOB}{number}/wfapi/describe",
+                wfapi_describe(API_JOB, number, wfapi, T0, 185000),
+            )
         )
     for user_id, full, address in users:
         interactions.append(
-            json_interaction(f"{ROOT}user/{user_id}/api/json", user_doc(user_id, full, address), {"tree": "property[address]"})
+            json_interaction(
+                f"{ROOT}user/{user_id}/api/json",
+                user_doc(user_id, full, address),
+                {"tree": "property[address]"},
+            )
         )
     write(name, interactions)
 
@@ -336,7 +413,7 @@ def error_cassette(name: str, status: int, body: str, extra: dict) -> None:
         name,
         [
             {
-                "request": request(f"{API_JOB}api/python"),
+                "request": request(f"{API_JOB}42/api/json", {"depth": "0"}),
                 "response": response(body, "text/html;charset=utf-8", status, extra),
             }
         ],
@@ -346,12 +423,13 @@ def error_cassette(name: str, status: int, body: str, extra: dict) -> None:
 def multibranch() -> None:
     branch_url = job_url("web", "storefront", "feature%2Flogin")
     sha = "9b2d4f6a8c0e1f3a5b7c9d1e2f4a6b8c0d2e4f6a"
-    job = workflow_job(branch_url, "feature%2Flogin", "web/storefront/feature%2Flogin", 7)
-    job["displayName"] = "feature/login"
-    job["fullDisplayName"] = "web » storefront » feature/login"
-    job["property"] = [{"_class": "org.jenkinsci.plugins.workflow.multibranch.BranchJobProperty", "branch": {}}]
     run = workflow_run(
-        branch_url, 7, "web/storefront/feature%2Flogin", result="SUCCESS", timestamp=T0, duration=98234,
+        branch_url,
+        7,
+        "web/storefront/feature%2Flogin",
+        result="SUCCESS",
+        timestamp=T0,
+        duration=98234,
         causes=[BRANCH_EVENT_CAUSE],
         revisions=[build_data(sha, STORE_REMOTE, "feature/login", 7)],
     )
@@ -359,8 +437,7 @@ def multibranch() -> None:
     write(
         "api_multibranch_encoded_branch.yaml",
         [
-            py_interaction(f"{branch_url}api/python", job),
-            py_interaction(f"{branch_url}7/api/python", run, {"depth": "0"}),
+            json_interaction(f"{branch_url}7/api/json", run, {"depth": "0"}),
         ],
     )
 
@@ -373,21 +450,29 @@ HISTORY_FIELDS = (
 H0 = 1763000000000  # 2025-11-13T02:13:20Z, build #1; builds every 3 hours
 
 
-def history_row(url: str, number: int, *, result="SUCCESS", building=False, causes=None,
-                revisions=None) -> dict:
-    sha = f"{number:04d}" + "a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8"[: 36]
+def history_row(
+    url: str, number: int, *, result="SUCCESS", building=False, causes=None, revisions=None
+) -> dict:
+    sha = f"{number:04d}" + "a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8"[:36]
     return {
         "_class": "org.jenkinsci.plugins.workflow.job.WorkflowRun",
         "actions": [
             {"_class": "hudson.model.CauseAction", "causes": causes or [SCM_CAUSE]},
             {"_class": "hudson.plugins.git.util.BuildData"} if revisions == [] else None,
-            *(revisions if revisions is not None else [
-                {
-                    "_class": "hudson.plugins.git.util.BuildData",
-                    "lastBuiltRevision": {"SHA1": sha, "branch": [{"name": "refs/remotes/origin/main"}]},
-                    "remoteUrls": [APP_REMOTE],
-                }
-            ]),
+            *(
+                revisions
+                if revisions is not None
+                else [
+                    {
+                        "_class": "hudson.plugins.git.util.BuildData",
+                        "lastBuiltRevision": {
+                            "SHA1": sha,
+                            "branch": [{"name": "refs/remotes/origin/main"}],
+                        },
+                        "remoteUrls": [APP_REMOTE],
+                    }
+                ]
+            ),
             {"_class": "org.jenkinsci.plugins.workflow.job.views.FlowGraphAction"},
         ],
         "building": building,
@@ -420,33 +505,58 @@ def history_over_100() -> None:
         if n == 110:  # a shared library checked out before the application
             lib = {
                 "_class": "hudson.plugins.git.util.BuildData",
-                "lastBuiltRevision": {"SHA1": "1111111111111111111111111111111111111111", "branch": [{"name": "refs/remotes/origin/main"}]},
+                "lastBuiltRevision": {
+                    "SHA1": "1111111111111111111111111111111111111111",
+                    "branch": [{"name": "refs/remotes/origin/main"}],
+                },
                 "remoteUrls": [LIB_REMOTE],
             }
             app = {
                 "_class": "hudson.plugins.git.util.BuildData",
-                "lastBuiltRevision": {"SHA1": "0110a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8", "branch": [{"name": "refs/remotes/origin/main"}]},
+                "lastBuiltRevision": {
+                    "SHA1": "0110a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8",
+                    "branch": [{"name": "refs/remotes/origin/main"}],
+                },
                 "remoteUrls": [APP_REMOTE],
             }
             kwargs["revisions"] = [lib, app]
         row = history_row(API_JOB, n, **kwargs)
         row["actions"] = [a for a in row["actions"] if a is not None]
         rows.append(row)
-    job_doc = {"_class": "org.jenkinsci.plugins.workflow.job.WorkflowJob", "fullName": "payments/api", "name": "api", "url": API_JOB}
+    job_doc = {
+        "_class": "org.jenkinsci.plugins.workflow.job.WorkflowJob",
+        "fullName": "payments/api",
+        "name": "api",
+        "url": API_JOB,
+    }
     interactions = [
-        py_interaction(f"{API_JOB}api/python", job_doc, {"tree": "_class,name,fullName,url,jobs[name,url]"}),
-        py_interaction(
-            f"{API_JOB}api/python",
+        json_interaction(
+            f"{API_JOB}api/json", job_doc, {"tree": "_class,name,fullName,url,jobs[name,url]"}
+        ),
+        json_interaction(
+            f"{API_JOB}api/json",
             {"_class": "org.jenkinsci.plugins.workflow.job.WorkflowJob", "allBuilds": rows[0:100]},
             {"tree": f"allBuilds[{HISTORY_FIELDS}]{{0,100}}"},
         ),
-        py_interaction(
-            f"{API_JOB}api/python",
-            {"_class": "org.jenkinsci.plugins.workflow.job.WorkflowJob", "allBuilds": rows[100:130]},
+        json_interaction(
+            f"{API_JOB}api/json",
+            {
+                "_class": "org.jenkinsci.plugins.workflow.job.WorkflowJob",
+                "allBuilds": rows[100:130],
+            },
             {"tree": f"allBuilds[{HISTORY_FIELDS}]{{100,200}}"},
         ),
-        json_interaction(f"{ROOT}user/jdoe/api/json", user_doc("jdoe", "Jane Doe", "jane.doe@example.com"), {"tree": "property[address]"}),
-        json_interaction(f"{API_JOB}130/wfapi/describe", wfapi_describe(API_JOB, 130, "PAUSED_PENDING_INPUT", H0 + 129 * 3 * 3600 * 1000, 600000)),
+        json_interaction(
+            f"{ROOT}user/jdoe/api/json",
+            user_doc("jdoe", "Jane Doe", "jane.doe@example.com"),
+            {"tree": "property[address]"},
+        ),
+        json_interaction(
+            f"{API_JOB}130/wfapi/describe",
+            wfapi_describe(
+                API_JOB, 130, "PAUSED_PENDING_INPUT", H0 + 129 * 3 * 3600 * 1000, 600000
+            ),
+        ),
     ]
     write("history_over_100_builds.yaml", interactions)
 
@@ -458,88 +568,254 @@ def history_folder() -> None:
     main = job_url("web", "storefront", "main")
     feature = job_url("web", "storefront", "feature%2Flogin")
     docs = job_url("web", "docs-site")
-    leaf = lambda url, full, name: {"_class": "org.jenkinsci.plugins.workflow.job.WorkflowJob", "fullName": full, "name": name, "url": url}  # noqa: E731
+    leaf = lambda url, full, name: {
+        "_class": "org.jenkinsci.plugins.workflow.job.WorkflowJob",
+        "fullName": full,
+        "name": name,
+        "url": url,
+    }
     interactions = [
-        py_interaction(f"{web}api/python", {
-            "_class": "com.cloudbees.hudson.plugins.folder.Folder", "fullName": "web", "name": "web", "url": web,
-            "jobs": [
-                {"_class": "org.jenkinsci.plugins.workflow.job.WorkflowJob", "name": "docs-site", "url": docs},
-                {"_class": "org.jenkinsci.plugins.workflow.multibranch.WorkflowMultiBranchProject", "name": "storefront", "url": store},
-            ],
-        }, tree),
-        py_interaction(f"{docs}api/python", leaf(docs, "web/docs-site", "docs-site"), tree),
-        py_interaction(f"{store}api/python", {
-            "_class": "org.jenkinsci.plugins.workflow.multibranch.WorkflowMultiBranchProject",
-            "fullName": "web/storefront", "name": "storefront", "url": store,
-            "jobs": [
-                {"_class": "org.jenkinsci.plugins.workflow.job.WorkflowJob", "name": "feature%2Flogin", "url": feature},
-                {"_class": "org.jenkinsci.plugins.workflow.job.WorkflowJob", "name": "main", "url": main},
-            ],
-        }, tree),
-        py_interaction(f"{feature}api/python", leaf(feature, "web/storefront/feature%2Flogin", "feature%2Flogin"), tree),
-        py_interaction(f"{main}api/python", leaf(main, "web/storefront/main", "main"), tree),
+        json_interaction(
+            f"{web}api/json",
+            {
+                "_class": "com.cloudbees.hudson.plugins.folder.Folder",
+                "fullName": "web",
+                "name": "web",
+                "url": web,
+                "jobs": [
+                    {
+                        "_class": "org.jenkinsci.plugins.workflow.job.WorkflowJob",
+                        "name": "docs-site",
+                        "url": docs,
+                    },
+                    {
+                        "_class": "org.jenkinsci.plugins.workflow.multibranch.WorkflowMultiBranchProject",
+                        "name": "storefront",
+                        "url": store,
+                    },
+                ],
+            },
+            tree,
+        ),
+        json_interaction(f"{docs}api/json", leaf(docs, "web/docs-site", "docs-site"), tree),
+        json_interaction(
+            f"{store}api/json",
+            {
+                "_class": "org.jenkinsci.plugins.workflow.multibranch.WorkflowMultiBranchProject",
+                "fullName": "web/storefront",
+                "name": "storefront",
+                "url": store,
+                "jobs": [
+                    {
+                        "_class": "org.jenkinsci.plugins.workflow.job.WorkflowJob",
+                        "name": "feature%2Flogin",
+                        "url": feature,
+                    },
+                    {
+                        "_class": "org.jenkinsci.plugins.workflow.job.WorkflowJob",
+                        "name": "main",
+                        "url": main,
+                    },
+                ],
+            },
+            tree,
+        ),
+        json_interaction(
+            f"{feature}api/json",
+            leaf(feature, "web/storefront/feature%2Flogin", "feature%2Flogin"),
+            tree,
+        ),
+        json_interaction(f"{main}api/json", leaf(main, "web/storefront/main", "main"), tree),
     ]
     for url, count in ((docs, 2), (feature, 3), (main, 2)):
         rows = []
         for n in range(count, 0, -1):
-            row = history_row(url, n, causes=[INDEXING_CAUSE] if n == 1 else [BRANCH_EVENT_CAUSE],
-                              revisions=[{
-                                  "_class": "hudson.plugins.git.util.BuildData",
-                                  "lastBuiltRevision": {"SHA1": f"{n:02d}" + "f" * 38, "branch": [{"name": url.rstrip('/').rsplit('/', 1)[-1]}]},
-                                  "remoteUrls": [STORE_REMOTE],
-                              }])
+            row = history_row(
+                url,
+                n,
+                causes=[INDEXING_CAUSE] if n == 1 else [BRANCH_EVENT_CAUSE],
+                revisions=[
+                    {
+                        "_class": "hudson.plugins.git.util.BuildData",
+                        "lastBuiltRevision": {
+                            "SHA1": f"{n:02d}" + "f" * 38,
+                            "branch": [{"name": url.rstrip("/").rsplit("/", 1)[-1]}],
+                        },
+                        "remoteUrls": [STORE_REMOTE],
+                    }
+                ],
+            )
             row["timestamp"] = 1764000000000 + n * 3600 * 1000
             row["actions"] = [a for a in row["actions"] if a is not None]
             rows.append(row)
-        interactions.append(py_interaction(
-            f"{url}api/python",
-            {"_class": "org.jenkinsci.plugins.workflow.job.WorkflowJob", "allBuilds": rows},
-            {"tree": f"allBuilds[{HISTORY_FIELDS}]{{0,100}}"},
-        ))
+        interactions.append(
+            json_interaction(
+                f"{url}api/json",
+                {"_class": "org.jenkinsci.plugins.workflow.job.WorkflowJob", "allBuilds": rows},
+                {"tree": f"allBuilds[{HISTORY_FIELDS}]{{0,100}}"},
+            )
+        )
     write("history_folder_multibranch.yaml", interactions)
 
 
+def rate_limited() -> None:
+    """A backfill behind a rate-limiting proxy: 429 with Retry-After, then 503 without it."""
+    tree = {"tree": "_class,name,fullName,url,jobs[name,url]"}
+    job_doc = {
+        "_class": "org.jenkinsci.plugins.workflow.job.WorkflowJob",
+        "fullName": "payments/api",
+        "name": "api",
+        "url": API_JOB,
+    }
+    rows = [history_row(API_JOB, n) for n in range(3, 0, -1)]
+    page = {"tree": f"allBuilds[{HISTORY_FIELDS}]{{0,100}}"}
+    proxy = {"Server": ["nginx"], "Content-Type": ["text/html"]}
+    limited = response(
+        "<html><body><h1>429 Too Many Requests</h1></body></html>",
+        "text/html",
+        429,
+        {**proxy, "Retry-After": ["7"]},
+    )
+    unavailable = response(
+        "<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>",
+        "text/html",
+        503,
+        proxy,
+    )
+    write(
+        "history_rate_limited.yaml",
+        [
+            {"request": request(f"{API_JOB}api/json", tree), "response": limited},
+            json_interaction(f"{API_JOB}api/json", job_doc, tree),
+            {"request": request(f"{API_JOB}api/json", page), "response": unavailable},
+            json_interaction(
+                f"{API_JOB}api/json", {"_class": job_doc["_class"], "allBuilds": rows}, page
+            ),
+        ],
+    )
+    too_long = response(
+        "<html><body><h1>429 Too Many Requests</h1></body></html>",
+        "text/html",
+        429,
+        {**proxy, "Retry-After": ["3600"]},
+    )
+    write(
+        "history_rate_limited_too_long.yaml",
+        [
+            {"request": request(f"{API_JOB}api/json", tree), "response": too_long},
+        ],
+    )
+
+
+def literal_words() -> None:
+    """Strings holding ``True``/``False``/``None``: what jenkinsapi's api/python parsing rewrites."""
+    run = workflow_run(
+        API_JOB,
+        52,
+        "payments/api",
+        result="SUCCESS",
+        timestamp=T0,
+        duration=61000,
+        causes=[SCM_CAUSE],
+        revisions=[
+            build_data(
+                "5e2d4f6a8c0e1f3a5b7c9d1e2f4a6b8c0d2e4f6a",
+                "https://github.com/acme/TrueNorth.git",
+                "refs/remotes/origin/fix/None-check",
+                52,
+            )
+        ],
+    )
+    run["builtOn"] = "FalseBay-agent"
+    write(
+        "api_literal_words.yaml", [json_interaction(f"{API_JOB}52/api/json", run, {"depth": "0"})]
+    )
+
+
 def main() -> None:
-    app = lambda sha: [build_data(sha, APP_REMOTE, number=42)]  # noqa: E731
+    app = lambda sha: [build_data(sha, APP_REMOTE, number=42)]
     api_build("api_success.yaml", 42, result="SUCCESS", duration=312456, causes=[SCM_CAUSE])
     api_build("api_failure.yaml", 43, result="FAILURE", duration=75012, causes=[TIMER_CAUSE])
     api_build("api_aborted.yaml", 44, result="ABORTED", duration=15999, causes=[INDEXING_CAUSE])
     api_build("api_unstable.yaml", 45, result="UNSTABLE", duration=401200, causes=[SCM_CAUSE])
-    api_build("api_running.yaml", 46, result=None, duration=0, causes=[SCM_CAUSE], building=True,
-              wfapi="IN_PROGRESS")
-    api_build("api_paused_for_input.yaml", 47, result=None, duration=0, causes=[SCM_CAUSE],
-              building=True, wfapi="PAUSED_PENDING_INPUT")
     api_build(
-        "api_shared_library_first.yaml", 48, result="SUCCESS", duration=200000, causes=[SCM_CAUSE],
+        "api_running.yaml",
+        46,
+        result=None,
+        duration=0,
+        causes=[SCM_CAUSE],
+        building=True,
+        wfapi="IN_PROGRESS",
+    )
+    api_build(
+        "api_paused_for_input.yaml",
+        47,
+        result=None,
+        duration=0,
+        causes=[SCM_CAUSE],
+        building=True,
+        wfapi="PAUSED_PENDING_INPUT",
+    )
+    api_build(
+        "api_shared_library_first.yaml",
+        48,
+        result="SUCCESS",
+        duration=200000,
+        causes=[SCM_CAUSE],
         revisions=[
             build_data("1111111111111111111111111111111111111111", LIB_REMOTE, number=12),
             *app("0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e"),
         ],
     )
-    api_build("api_user_triggered.yaml", 49, result="SUCCESS", duration=120000, causes=[USER_CAUSE],
-              users=[("jdoe", "Jane Doe", "jane.doe@example.com")])
-    api_build("api_user_without_email.yaml", 50, result="SUCCESS", duration=120000,
-              causes=[{**USER_CAUSE, "userId": "ci-bot", "userName": "CI Bot",
-                       "shortDescription": "Started by user CI Bot"}],
-              users=[("ci-bot", "CI Bot", None)])
-    api_build("api_upstream_triggered.yaml", 51, result="SUCCESS", duration=99000,
-              causes=[UPSTREAM_CAUSE])
+    api_build(
+        "api_user_triggered.yaml",
+        49,
+        result="SUCCESS",
+        duration=120000,
+        causes=[USER_CAUSE],
+        users=[("jdoe", "Jane Doe", "jane.doe@example.com")],
+    )
+    api_build(
+        "api_user_without_email.yaml",
+        50,
+        result="SUCCESS",
+        duration=120000,
+        causes=[
+            {
+                **USER_CAUSE,
+                "userId": "ci-bot",
+                "userName": "CI Bot",
+                "shortDescription": "Started by user CI Bot",
+            }
+        ],
+        users=[("ci-bot", "CI Bot", None)],
+    )
+    api_build(
+        "api_upstream_triggered.yaml", 51, result="SUCCESS", duration=99000, causes=[UPSTREAM_CAUSE]
+    )
     multibranch()
     error_cassette(
-        "api_unauthorized.yaml", 401,
+        "api_unauthorized.yaml",
+        401,
         "<html><head><title>Error 401 Unauthorized</title></head><body><h2>HTTP ERROR 401 Unauthorized</h2>"
-        "<table><tr><th>URI:</th><td>/job/payments/job/api/api/python</td></tr><tr><th>STATUS:</th><td>401</td></tr>"
+        "<table><tr><th>URI:</th><td>/job/payments/job/api/42/api/json</td></tr><tr><th>STATUS:</th><td>401</td></tr>"
         "<tr><th>MESSAGE:</th><td>Unauthorized</td></tr></table></body></html>",
         {"WWW-Authenticate": ['Basic realm="Jenkins"']},
     )
     error_cassette(
-        "api_forbidden.yaml", 403,
+        "api_forbidden.yaml",
+        403,
         "<html><head><title>Error 403 Forbidden</title></head><body><h2>HTTP ERROR 403 "
         "jdoe is missing the Overall/Read permission</h2></body></html>",
-        {"X-You-Are-Authenticated-As": ["jdoe"], "X-Required-Permission": ["hudson.model.Hudson.Read"]},
+        {
+            "X-You-Are-Authenticated-As": ["jdoe"],
+            "X-Required-Permission": ["hudson.model.Hudson.Read"],
+        },
     )
     history_over_100()
     history_folder()
+    rate_limited()
+    literal_words()
 
 
 if __name__ == "__main__":

@@ -169,3 +169,15 @@ def test_environment_fills_what_the_api_lacks(adapter, vcr):
     draft = adapter.collect(context(env))
     assert draft.triggered_by == "ops@example.com"  # SCM-triggered: the API names no user
     assert optional(draft, "node") == "linux-agent-2"  # pipelines have no builtOn in the API
+
+
+@pytest.mark.vcr("api_literal_words.yaml")
+def test_strings_holding_true_false_none_are_read_verbatim(adapter, vcr):
+    # jenkinsapi parses api/python by rewriting True/False/None everywhere, strings included
+    # (acme/TrueNorth -> acme/trueNorth): the adapter reads api/json, one request per build.
+    draft = adapter.collect(context(api_env("literal_words", 52)))
+    _all_played(vcr)
+    assert vcr.play_count == 1
+    assert draft.repo_name == "acme/TrueNorth"
+    assert optional(draft, "branch") == "fix/None-check"
+    assert optional(draft, "node") == "FalseBay-agent"

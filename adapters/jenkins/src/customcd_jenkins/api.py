@@ -3,11 +3,10 @@
 Used when ``BUILD_URL`` (or ``JENKINS_URL`` with ``JOB_NAME``/``BUILD_NUMBER``) and
 ``JENKINS_USER`` + ``JENKINS_API_TOKEN`` are set. Requests made, each bounded by the timeout:
 
-1. ``<JOB_URL>api/python`` (jenkinsapi ``Jenkins.get_job_by_url``),
-2. ``<BUILD_URL>api/python?depth=0`` (jenkinsapi ``Build``): timestamp (ms), duration (ms, 0 while
-   building), result (null while building), causes, git revisions,
-3. ``<BUILD_URL>wfapi/describe`` only while a pipeline build runs: ``PAUSED_PENDING_INPUT``,
-4. ``<JENKINS_URL>user/<id>/api/json`` only for a user cause: the Mailer property's address.
+1. ``<BUILD_URL>api/json?depth=0`` through jenkinsapi's connection: timestamp (ms), duration
+   (ms, 0 while building), result (null while building), causes, git revisions,
+2. ``<BUILD_URL>wfapi/describe`` only while a pipeline build runs: ``PAUSED_PENDING_INPUT``,
+3. ``<JENKINS_URL>user/<id>/api/json`` only for a user cause: the Mailer property's address.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from customcd.repourl import redact_url, repo_name_from_url
 from customcd.times import parse_epoch_ms
 
 from .builddata import Cause, branch_from_ref, causes_of, pick_revision, revisions_of
-from .client import get_json
+from .client import Patience, get_json
 from .urls import job_name_from_url, with_slash
 
 if TYPE_CHECKING:
@@ -61,20 +60,30 @@ class UserEmails:
     jenkins: Jenkins
     root: str
     log: logging.Logger
+    patience: Patience | None = None
     cache: dict[str, str | None] = field(default_factory=dict)
 
     def get(self, user_id: str) -> str | None:
         """Return the user's Mailer address, or ``None`` when unset or unreadable."""
         if user_id not in self.cache:
-            self.cache[user_id] = user_email(self.jenkins, self.root, user_id, self.log)
+            self.cache[user_id] = user_email(
+                self.jenkins, self.root, user_id, self.log, patience=self.patience
+            )
         return self.cache[user_id]
 
 
-def user_email(jenkins: Jenkins, root: str, user_id: str, log: logging.Logger) -> str | None:
+def user_email(
+    jenkins: Jenkins,
+    root: str,
+    user_id: str,
+    log: logging.Logger,
+    *,
+    patience: Patience | None = None,
+) -> str | None:
     """Return the e-mail address Jenkins holds for ``user_id`` (Mailer plugin), or ``None``."""
     url = f"{with_slash(root)}user/{quote(user_id, safe='')}/api/json"
     try:
-        data = get_json(jenkins, url, tree="property[address]")
+        data = get_json(jenkins, url, patience=patience, tree="property[address]")
     except Exception as exc:  # the address is a nicety: any failure means "use the user id"
         log.info("could not read the e-mail of Jenkins user %r (%s)", user_id, type(exc).__name__)
         return None
@@ -89,20 +98,22 @@ def user_email(jenkins: Jenkins, root: str, user_id: str, log: logging.Logger) -
 
 
 def read_build(jenkins: Jenkins, target: BuildTarget) -> dict[str, Any]:
-    """Read the build's data at depth 0 through jenkinsapi's ``Job`` and ``Build`` objects."""
-    from jenkinsapi.build import Build  # type: ignore[import-untyped]
+    """Read the build's document, ``<BUILD_URL>api/json?depth=0``, in one request.
 
-    job = jenkins.get_job_by_url(target.job_url, target.job_name)
-    build = Build(target.build_url, target.number, job, depth=0)
-    # jenkinsapi exposes the parsed document only as ``_data``; its getters read one field each
-    # and merge actions (losing all but one git revision), so the document is read directly.
-    data: dict[str, Any] = dict(build._data or {})
-    return data
+    Through jenkinsapi's connection (auth, TLS, timeout) but not its ``Job``/``Build`` objects:
+    ``get_job_by_url`` polls the whole job document first (one more request, up to 100 builds
+    listed), ``Build`` reads ``api/python`` which jenkinsapi parses by rewriting every ``True``/
+    ``False``/``None`` in the text, strings included, and its getters merge the git revisions.
+    """
+    data = get_json(jenkins, f"{with_slash(target.build_url)}api/json", depth=0)
+    return dict(data or {})
 
 
-def pipeline_status(jenkins: Jenkins, build_url: str) -> str | None:
+def pipeline_status(
+    jenkins: Jenkins, build_url: str, *, patience: Patience | None = None
+) -> str | None:
     """Return the run status ``/wfapi/describe`` gives (e.g. ``PAUSED_PENDING_INPUT``)."""
-    data = get_json(jenkins, f"{with_slash(build_url)}wfapi/describe")
+    data = get_json(jenkins, f"{with_slash(build_url)}wfapi/describe", patience=patience)
     status = data.get("status") if isinstance(data, Mapping) else None
     return str(status) if status else None
 

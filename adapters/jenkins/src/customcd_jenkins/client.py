@@ -6,8 +6,10 @@ Every request is bounded by the timeout given; jenkinsapi is told not to retry.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from customcd.repourl import redact_url
@@ -15,7 +17,16 @@ from customcd.repourl import redact_url
 if TYPE_CHECKING:
     from jenkinsapi.jenkins import Jenkins  # type: ignore[import-untyped]
 
-__all__ = ["Credentials", "JenkinsApiFailure", "connect", "credentials_from", "explain", "get_json"]
+__all__ = [
+    "RATE_LIMITED",
+    "Credentials",
+    "JenkinsApiFailure",
+    "Patience",
+    "connect",
+    "credentials_from",
+    "explain",
+    "get_json",
+]
 
 USER_VARIABLE = "JENKINS_USER"
 TOKEN_VARIABLE = "JENKINS_API_TOKEN"  # noqa: S105 - a variable name, not a secret
@@ -71,9 +82,77 @@ def connect(root: str, credentials: Credentials | None, timeout: float) -> Jenki
     )
 
 
-def get_json(jenkins: Jenkins, url: str, **params: Any) -> Any:
-    """GET a JSON (or Python API) document through the connection's requester and parse it."""
-    return jenkins.get_data(url, params=dict(params) or None)
+def get_json(jenkins: Jenkins, url: str, *, patience: Patience | None = None, **params: Any) -> Any:
+    """GET a JSON document (``.../api/json``) through the connection's requester and parse it.
+
+    Use ``api/json``, not ``api/python``: jenkinsapi parses the Python flavour by replacing every
+    ``True``/``False``/``None`` in the text, strings included (``acme/TrueNorth`` would become
+    ``acme/trueNorth``).
+
+    :param patience: waits out HTTP 429/503 with ``Retry-After`` (backfill); ``None``: no retry.
+    """
+    if patience is None:
+        return jenkins.get_data(url, params=dict(params) or None)
+    return patience.call(lambda: jenkins.get_data(url, params=dict(params) or None), url)
+
+
+#: Statuses a rate-limiting proxy (or a Jenkins in quiet mode/overloaded) answers: wait and retry.
+RATE_LIMITED = (429, 503)
+
+
+@dataclass
+class Patience:
+    """Waits out rate limits (HTTP 429/503) during a backfill, a bounded number of times.
+
+    The wait is the response's ``Retry-After`` (seconds or an HTTP date), else an exponential
+    backoff (1, 2, 4... s); a wait longer than ``max_wait`` is not waited out: the error is raised.
+    Every request itself stays bounded by the connection's timeout.
+
+    :param retries: retries per request after the first attempt.
+    :param max_wait: the longest single wait, in seconds.
+    :param log: where each wait is reported.
+    :param sleep: the sleeping function (injectable for tests).
+    :param clock: the clock for HTTP-date ``Retry-After`` values.
+    """
+
+    retries: int = 5
+    max_wait: float = 300.0
+    log: logging.Logger = field(default_factory=lambda: logging.getLogger("customcd"))
+    sleep: Callable[[float], None] = field(default=lambda seconds: time.sleep(seconds))
+    clock: Callable[[], float] = field(default=lambda: time.time())
+    waited: float = 0.0
+
+    def call(self, fetch: Callable[[], Any], url: str) -> Any:
+        """Return ``fetch()``, retrying it after a wait when it fails with HTTP 429 or 503."""
+        import requests
+        from customcd.retry import parse_retry_after
+
+        attempt = 0
+        while True:
+            try:
+                return fetch()
+            except requests.HTTPError as exc:
+                response = exc.response
+                status = getattr(response, "status_code", None)
+                if status not in RATE_LIMITED or attempt >= self.retries:
+                    raise
+                header = response.headers.get("Retry-After") if response is not None else None
+                hinted = parse_retry_after(header, now=self.clock())
+                wait = hinted if hinted is not None else float(2**attempt)
+                if wait > self.max_wait:
+                    raise
+                attempt += 1
+                self.log.warning(
+                    "Jenkins answered HTTP %s at %s; waiting %.0f s (%s), retry %d of %d",
+                    status,
+                    redact_url(url),
+                    wait,
+                    "Retry-After" if hinted is not None else "backoff",
+                    attempt,
+                    self.retries,
+                )
+                self.waited += wait
+                self.sleep(wait)
 
 
 def explain(exc: BaseException, url: str, credentials: Credentials | None, timeout: float) -> str:
@@ -102,6 +181,13 @@ def explain(exc: BaseException, url: str, credentials: Credentials | None, timeo
             text = (
                 f"Jenkins has nothing at {where} (HTTP 404): check BUILD_URL/JENKINS_URL, and that "
                 f"user {user!r} can see the job"
+            )
+        elif status in RATE_LIMITED:
+            after = response.headers.get("Retry-After") if response is not None else None
+            hint = f" (Retry-After: {after})" if after else ""
+            text = (
+                f"Jenkins at {where} answered HTTP {status}{hint}: it (or a proxy in front of "
+                "it) limits the request rate; run again later (a backfill resumes where it stopped)"
             )
         else:
             text = f"Jenkins answered HTTP {status} at {where}"

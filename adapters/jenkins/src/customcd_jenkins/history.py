@@ -1,6 +1,6 @@
 """History for backfill: a job's builds in a time window, from ``allBuilds`` ranges.
 
-``<JOB_URL>api/python?tree=allBuilds[...]{M,N}`` pages through every build Jenkins keeps (the
+``<JOB_URL>api/json?tree=allBuilds[...]{M,N}`` pages through every build Jenkins keeps (the
 plain ``builds`` list stops at 100). Builds come newest first; pages are fetched only until the
 window's start is passed. Each job's builds in the window are then yielded oldest first, each
 draft carrying the cursor ``<full job name>#<number>``: a resumed run skips the jobs before that
@@ -8,6 +8,10 @@ job and that job's builds up to that number.
 
 ``--job`` names a job (``team/app``) or its URL, and may repeat. Folders, multibranch projects and
 organisation folders are walked: every job below them is read.
+
+HTTP 429 and 503 (a rate-limiting proxy, an overloaded controller) are waited out: ``Retry-After``
+when given, else a short backoff, a few times per request (:class:`~customcd_jenkins.client.Patience`);
+each request stays bounded by the backfill's ``--timeout``.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from customcd.adapter import AdapterError, HistoryQuery
 from customcd.draft import Draft
 
 from .api import PAUSED, UserEmails, draft_from_build, pipeline_status
-from .client import connect, credentials_from, explain, get_json
+from .client import Patience, connect, credentials_from, explain, get_json
 from .urls import job_url_for, with_slash
 
 if TYPE_CHECKING:
@@ -63,13 +67,15 @@ def parse_cursor(cursor: str | None) -> tuple[str, int] | None:
     return (name, int(number)) if number.isdigit() and name else None
 
 
-def leaf_jobs(jenkins: Jenkins, root: str, selections: Sequence[str]) -> list[LeafJob]:
+def leaf_jobs(
+    jenkins: Jenkins, root: str, selections: Sequence[str], patience: Patience | None = None
+) -> list[LeafJob]:
     """Return every job with builds under the selected jobs/folders, in a stable order."""
     found: list[LeafJob] = []
     seen: set[str] = set()
 
     def walk(url: str, parent_multibranch: bool) -> None:
-        data = get_json(jenkins, f"{with_slash(url)}api/python", tree=_JOB_FIELDS)
+        data = get_json(jenkins, f"{with_slash(url)}api/json", patience=patience, tree=_JOB_FIELDS)
         children = data.get("jobs")
         job_url = with_slash(str(data.get("url") or url))
         if isinstance(children, list):  # a folder, multibranch project or organisation folder
@@ -88,12 +94,14 @@ def leaf_jobs(jenkins: Jenkins, root: str, selections: Sequence[str]) -> list[Le
     return found
 
 
-def _pages(jenkins: Jenkins, job: LeafJob, since_ms: int, page: int) -> Iterator[Mapping[str, Any]]:
+def _pages(
+    jenkins: Jenkins, job: LeafJob, since_ms: int, page: int, patience: Patience
+) -> Iterator[Mapping[str, Any]]:
     """Yield the job's builds newest first, page by page, until one starts before ``since_ms``."""
     start = 0
     while True:
         tree = f"allBuilds[{BUILD_FIELDS}]{{{start},{start + page}}}"
-        data = get_json(jenkins, f"{job.url}api/python", tree=tree)
+        data = get_json(jenkins, f"{job.url}api/json", patience=patience, tree=tree)
         builds = [b for b in data.get("allBuilds") or () if isinstance(b, Mapping)]
         yield from builds
         if len(builds) < page or any((b.get("timestamp") or 0) < since_ms for b in builds):
@@ -126,8 +134,9 @@ def history(query: HistoryQuery, name: str) -> Iterator[Draft]:
         query.log.warning("JENKINS_USER/JENKINS_API_TOKEN not set: reading Jenkins anonymously")
     log = query.log
     jenkins = connect(root, credentials, query.timeout)
+    patience = Patience(log=log)
     try:
-        jobs = leaf_jobs(jenkins, root, selections)
+        jobs = leaf_jobs(jenkins, root, selections, patience)
     except Exception as exc:
         raise AdapterError(explain(exc, root, credentials, query.timeout), docs=DOCS) from None
 
@@ -141,7 +150,7 @@ def history(query: HistoryQuery, name: str) -> Iterator[Draft]:
     page = int(query.options.get("history_page_size") or DEFAULT_PAGE)
     repo_url = query.selection.get("repo_url") or query.options.get("repo_url")
     repo_urls = [str(repo_url)] if repo_url else []
-    emails = UserEmails(jenkins, with_slash(root), log)
+    emails = UserEmails(jenkins, with_slash(root), log, patience)
 
     for job in jobs:
         after = 0
@@ -150,7 +159,7 @@ def history(query: HistoryQuery, name: str) -> Iterator[Draft]:
                 continue
             after, resume = resume[1], None
         try:
-            builds = _pages(jenkins, job, since_ms, page)
+            builds = _pages(jenkins, job, since_ms, page, patience)
             window = [b for b in builds if _in_window(b, since_ms, until_ms)]
         except Exception as exc:
             message = explain(exc, job.url, credentials, query.timeout)
@@ -159,7 +168,9 @@ def history(query: HistoryQuery, name: str) -> Iterator[Draft]:
             number = int(build.get("number") or 0)
             if number <= after:
                 continue
-            draft = _draft(jenkins, job, build, repo_urls, emails, query.include_on_hold, log)
+            draft = _draft(
+                jenkins, job, build, repo_urls, emails, query.include_on_hold, log, patience
+            )
             if draft is not None:
                 draft.cursor = f"{job.name}#{number}"
                 yield draft
@@ -173,13 +184,15 @@ def _draft(
     emails: UserEmails,
     include_on_hold: bool,
     log: logging.Logger,
+    patience: Patience,
 ) -> Draft | None:
     paused = False
     if build.get("building"):
         if not include_on_hold or "WorkflowRun" not in str(build.get("_class", "")):
             return None
         try:
-            paused = pipeline_status(jenkins, str(build.get("url") or "")) == PAUSED
+            url = str(build.get("url") or "")
+            paused = pipeline_status(jenkins, url, patience=patience) == PAUSED
         except Exception as exc:
             log.info("wfapi/describe of %s unreadable (%s)", build.get("url"), type(exc).__name__)
         if not paused:
