@@ -183,3 +183,19 @@ def test_deployment_start_ignores_azures_zero_dates():
     environment = {"deploySteps": [_step(97, 1, never, queued=never)]}
     assert api.deployment_start(environment, deployment_id="97", attempt=None) is None
     assert api.deployment_start({}, deployment_id="97", attempt=None) is None
+
+
+def _record(rid, kind, parent=None, state="completed", name=None):
+    return {"id": rid, "parentId": parent, "type": kind, "state": state, "name": name or kind}
+
+
+def test_a_stage_waiting_on_a_check_counts_as_waiting_and_approvals_come_first():
+    stage = _record("s1", "Stage", state="pending", name="Deploy to production")
+    checkpoint = _record("c1", "Checkpoint", "s1", state="inProgress")
+    business_hours = _record("t1", "Checkpoint.TaskCheck", "c1", state="inProgress")
+    waiting = api.pending_approvals([stage, checkpoint, business_hours])
+    assert waiting and {w["stageName"] for w in waiting} == {"Deploy to production"}
+    approval = _record("a1", "Checkpoint.Approval", "c1", state="inProgress")
+    assert api.pending_approvals([stage, checkpoint, business_hours, approval])[0]["id"] == "a1"
+    done = [stage, _record("c1", "Checkpoint", "s1"), _record("a1", "Checkpoint.Approval", "c1")]
+    assert api.pending_approvals(done) == []

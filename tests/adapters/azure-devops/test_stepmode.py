@@ -198,6 +198,30 @@ def test_github_pr_number_is_used_when_there_is_no_pr_id(adapter):
     assert optional(draft, "pull_request") == 57
 
 
+def test_head_option_without_the_head_variable_says_what_is_reported(adapter):
+    env = pr_env(SYSTEM_PULLREQUEST_SOURCECOMMITID="")
+    draft = adapter.collect(context(env, options={"pr_commit": "head"}, job_start_time=1))
+    assert draft.commit_sha == MERGE_SHA
+    notes = " ".join(draft.notes)
+    assert "SYSTEM_PULLREQUEST_SOURCECOMMITID is not set" in notes
+    assert 'set pr_commit = "head"' not in notes  # it is set: do not advise it
+
+
+def test_bad_pr_commit_option_is_named_outside_pr_builds_too(adapter):
+    with pytest.raises(AdapterError, match="pr_commit must be 'merge' or 'head'"):
+        adapter.collect(context(base_env(), options={"pr_commit": "source"}, job_start_time=1))
+
+
+@pytest.mark.vcr("timeline_deployment_job.yaml")
+def test_job_scope_matches_the_job_id_whatever_its_case(adapter):
+    # SYSTEM_JOBID and the timeline record id are the same GUID: compare case-insensitively
+    # (the cassette has no build call, so a fallback to the build's start would fail here).
+    env = deployment_env(SYSTEM_ACCESSTOKEN=SECRET)
+    env["SYSTEM_JOBID"] = DEPLOY_JOB_ID.upper()
+    draft = adapter.collect(context(env, options={"job_scope": "job"}))
+    assert draft.job_start_time == "2025-11-29T09:07:09.2466667Z"
+
+
 def test_head_option_outside_a_pr_build_keeps_build_sourceversion(adapter):
     draft = adapter.collect(context(base_env(), options={"pr_commit": "head"}, job_start_time=1))
     assert draft.commit_sha == MERGE_SHA

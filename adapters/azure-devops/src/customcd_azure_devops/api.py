@@ -67,15 +67,19 @@ def get_timeline(
 
 
 def pending_approvals(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Return the ``Checkpoint.Approval`` timeline records nobody has answered yet.
+    """Return the checkpoint timeline records still waiting: approvals first, then checks.
 
-    Each returned record carries ``stageName``: the name of the stage it gates, when the
-    ``Stage -> Checkpoint -> Checkpoint.Approval`` parent chain leads to one.
+    A stage gated by approvals and checks has a ``Checkpoint`` record with one child per
+    approval (``Checkpoint.Approval``) or check (``Checkpoint.*``); any of them ``inProgress`` or
+    ``pending`` means the run waits for a person or a check. Each returned record carries
+    ``stageName``: the name of the stage it gates, when the parent chain leads to one.
     """
     by_id = {record.get("id"): record for record in records}
     found = []
-    for record in records:
-        if record.get("type") != "Checkpoint.Approval":
+    ordered = sorted(records, key=lambda r: r.get("type") != "Checkpoint.Approval")
+    for record in ordered:
+        kind = str(record.get("type") or "")
+        if kind != "Checkpoint" and not kind.startswith("Checkpoint."):
             continue
         if str(record.get("state") or "").lower() not in {"inprogress", "pending"}:
             continue

@@ -50,7 +50,8 @@ DOCS = "azure-devops.md"
 
 _MAP_CREDENTIAL_ADVICE = (
     "map the job token in the step (env: SYSTEM_ACCESSTOKEN: $(System.AccessToken)) "
-    "or set AZURE_DEVOPS_PAT to a personal access token with Build (Read)"
+    "or set AZURE_DEVOPS_PAT to a personal access token with Build (Read) "
+    "(Release (Read) for classic releases)"
 )
 
 

@@ -78,18 +78,25 @@ def _commit(env: Mapping[str, str], options: Mapping[str, Any], draft: Draft) ->
     """``BUILD_SOURCEVERSION``, or the PR head commit when asked for."""
     merge = first(env, "BUILD_SOURCEVERSION")
     head = first(env, "SYSTEM_PULLREQUEST_SOURCECOMMITID")
-    if (first(env, "BUILD_REASON") or "").lower() != "pullrequest":
-        return merge
     wanted = str(options.get("pr_commit", "merge")).lower()
     if wanted not in {"merge", "head"}:
         raise AdapterError(
             f"[adapters.{NAME}] pr_commit must be 'merge' or 'head', not {wanted!r}", docs=DOCS
         )
+    if (first(env, "BUILD_REASON") or "").lower() != "pullrequest":
+        return merge
     if wanted == "head" and head:
         draft.notes.append(
             "pull-request build: reporting the PR's head commit (SYSTEM_PULLREQUEST_SOURCECOMMITID)"
         )
         return head
+    if wanted == "head":
+        draft.notes.append(
+            'pull-request build: pr_commit = "head" but SYSTEM_PULLREQUEST_SOURCECOMMITID is not '
+            "set (older agent, or a PR from a provider that does not set it): reporting the merge "
+            "commit (BUILD_SOURCEVERSION)"
+        )
+        return merge
     draft.notes.append(
         "pull-request build: reporting the merge commit Azure built (BUILD_SOURCEVERSION); "
         f'set pr_commit = "head" under [adapters.{NAME}] to report the PR\'s head commit'
@@ -239,9 +246,9 @@ def _start_from_rest(
         collection, credentials, timeout=context.timeout, log=context.log, retry=retry
     ) as client:
         if scope == "job":
-            job_id = first(env, "SYSTEM_JOBID")
+            job_id = (first(env, "SYSTEM_JOBID") or "").lower()
             for record in api.get_timeline(client, project, build_id):
-                if record.get("id") == job_id and record.get("startTime"):
+                if str(record.get("id") or "").lower() == job_id and record.get("startTime"):
                     draft.notes.append(
                         f"start time from the job's timeline record ({credentials.source})"
                     )
