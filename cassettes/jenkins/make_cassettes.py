@@ -732,6 +732,42 @@ def literal_words() -> None:
     )
 
 
+def history_other_root() -> None:
+    """Jenkins' configured root URL names another host than the server the backfill reaches."""
+    other = "http://jenkins.internal:8080/"
+    tree = {"tree": "_class,name,fullName,url,jobs[name,url]"}
+    web, leaf = job_url("web"), job_url("web", "docs-site")
+    folder = {
+        "_class": "com.cloudbees.hudson.plugins.folder.Folder",
+        "fullName": "web",
+        "name": "web",
+        "url": web.replace(ROOT, other),
+        "jobs": [
+            {
+                "_class": "org.jenkinsci.plugins.workflow.job.WorkflowJob",
+                "name": "docs-site",
+                "url": leaf.replace(ROOT, other),
+            }
+        ],
+    }
+    job = {
+        "_class": "org.jenkinsci.plugins.workflow.job.WorkflowJob",
+        "fullName": "web/docs-site",
+        "name": "docs-site",
+        "url": leaf.replace(ROOT, other),
+    }
+    rows = [history_row(leaf.replace(ROOT, other), n) for n in range(2, 0, -1)]
+    page = {"tree": f"allBuilds[{HISTORY_FIELDS}]{{0,100}}"}
+    write(
+        "history_other_root_url.yaml",
+        [
+            json_interaction(f"{web}api/json", folder, tree),
+            json_interaction(f"{leaf}api/json", job, tree),
+            json_interaction(f"{leaf}api/json", {"_class": job["_class"], "allBuilds": rows}, page),
+        ],
+    )
+
+
 def main() -> None:
     app = lambda sha: [build_data(sha, APP_REMOTE, number=42)]
     api_build("api_success.yaml", 42, result="SUCCESS", duration=312456, causes=[SCM_CAUSE])
@@ -816,6 +852,7 @@ def main() -> None:
     history_folder()
     rate_limited()
     literal_words()
+    history_other_root()
 
 
 if __name__ == "__main__":

@@ -113,3 +113,13 @@ def test_backfill_params(adapter):
     names = {param.name: param for param in adapter.backfill_params()}
     assert set(names) == {"job", "repo_url"}
     assert names["job"].multiple is True
+
+
+@pytest.mark.vcr("history_other_root_url.yaml")
+def test_history_stays_on_the_server_given_when_jenkins_names_another_root(adapter, vcr):
+    # Jenkins' configured root URL (in every document's "url") is http://jenkins.internal:8080/;
+    # the backfill reaches https://jenkins.example.com/: requests and credentials stay there.
+    drafts = list(adapter.history(query(selection={"job": ("web",)}, since=H0_S)))
+    assert [d.job_id for d in drafts] == ["web/docs-site#1", "web/docs-site#2"]
+    assert vcr.all_played and vcr.play_count == 3
+    assert all(r.uri.startswith(ROOT) for r in vcr.requests)

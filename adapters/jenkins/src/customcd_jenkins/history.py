@@ -27,7 +27,7 @@ from customcd.draft import Draft
 
 from .api import PAUSED, UserEmails, draft_from_build, pipeline_status
 from .client import Patience, connect, credentials_from, explain, get_json
-from .urls import job_url_for, with_slash
+from .urls import job_path, job_url_for, with_slash
 
 if TYPE_CHECKING:
     from jenkinsapi.jenkins import Jenkins  # type: ignore[import-untyped]
@@ -75,14 +75,18 @@ def leaf_jobs(
     seen: set[str] = set()
 
     def walk(url: str, parent_multibranch: bool) -> None:
-        data = get_json(jenkins, f"{with_slash(url)}api/json", patience=patience, tree=_JOB_FIELDS)
+        # URLs are built from the server given and the names Jenkins lists, not taken from the
+        # documents' ``url`` fields: those use Jenkins' configured root URL, which can name another
+        # host or scheme than the one this backfill reaches (a proxy, an internal name), and the
+        # credentials must only go to the server given.
+        job_url = with_slash(url)
+        data = get_json(jenkins, f"{job_url}api/json", patience=patience, tree=_JOB_FIELDS)
         children = data.get("jobs")
-        job_url = with_slash(str(data.get("url") or url))
         if isinstance(children, list):  # a folder, multibranch project or organisation folder
             multibranch = "MultiBranch" in str(data.get("_class", ""))
             for child in children:
-                if isinstance(child, Mapping) and child.get("url"):
-                    walk(str(child["url"]), multibranch)
+                if isinstance(child, Mapping) and child.get("name"):
+                    walk(f"{job_url}{job_path(str(child['name']))}", multibranch)
             return
         name = str(data.get("fullName") or data.get("name") or "")
         if job_url not in seen:
@@ -191,7 +195,7 @@ def _draft(
         if not include_on_hold or "WorkflowRun" not in str(build.get("_class", "")):
             return None
         try:
-            url = str(build.get("url") or "")
+            url = f"{job.url}{build.get('number')}/"  # on the server given, see leaf_jobs
             paused = pipeline_status(jenkins, url, patience=patience) == PAUSED
         except Exception as exc:
             log.info("wfapi/describe of %s unreadable (%s)", build.get("url"), type(exc).__name__)
