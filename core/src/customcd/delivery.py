@@ -107,6 +107,8 @@ class Sender:
         self._ca = (ca_bundle, ca_dir)
         self._started = self.clock.monotonic()
         self.per_record = per_record
+        #: seconds of the deadline kept back (replays leave half of it to the current record)
+        self.reserve = 0.0
         self._pause_until = 0.0
         self._pause_lock = threading.Lock()
 
@@ -128,9 +130,12 @@ class Sender:
             self._client.close()
 
     def remaining(self, started: float | None = None) -> float:
-        """Seconds left of the deadline that began at ``started`` (default: the run's start)."""
+        """Seconds left of the deadline that began at ``started`` (default: the run's start).
+
+        The part of the deadline held in :attr:`reserve` does not count.
+        """
         begin = self._started if started is None else started
-        return self.policy.deadline - (self.clock.monotonic() - begin)
+        return self.policy.deadline - (self.clock.monotonic() - begin) - self.reserve
 
     def _pause(self, seconds: float) -> None:
         with self._pause_lock:
@@ -184,16 +189,12 @@ class Sender:
     def _attempt_within(self, key: str, payload: bytes, budget: float) -> AttemptResult:
         """Run one attempt on a worker thread; give up on it when ``budget`` runs out.
 
-        In ``per_record`` mode (backfill, not a pipeline step) the attempt runs inline, bounded by
-        the HTTP timeouts alone: a thread per request would cost more than the request.
+        HTTP timeouts bound each read, not a whole response: only the thread bounds a server that
+        drips its answer byte by byte (in backfill too, where a stuck record would outlive its
+        lease).
         """
         box: list[AttemptResult] = []
         timeout = max(min(self.policy.attempt_timeout, budget), 0.05)
-        if self.per_record:
-            try:
-                return self._attempt(key, payload, timeout)
-            except Exception as exc:
-                return AttemptResult(None, _scrub(f"{type(exc).__name__}: {exc}", self._token))
 
         def run() -> None:
             try:
@@ -301,6 +302,11 @@ class Dispatcher:
             self.outbox = None
             return None
 
+    def store(self, key: str, body_json: str) -> str | None:
+        """Write a record to the outbox without sending it (see :meth:`Outbox.add`)."""
+        result: str | None = self._guard(lambda box: box.add(key, body_json))
+        return result
+
     def deliver(self, key: str, body: dict[str, Any], body_json: str) -> Outcome:
         """Store, send and settle one record."""
         lease = self._lease()
@@ -343,7 +349,7 @@ class Dispatcher:
         for key in keys:
             if skip and key in skip:
                 continue
-            if self.sender.remaining() <= 0.5:
+            if self.sender.remaining() <= 0.5:  # (less the sender's reserve)
                 break
             lease = self._lease()
             body_json = self._guard(partial(Outbox.claim, key=key, lease=lease))

@@ -16,6 +16,7 @@ import socket
 import sqlite3
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -84,7 +85,8 @@ class OutboxEntry:
 
 
 def _owner() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """``host:pid:nonce``: the nonce tells apart processes of equal host name and PID (containers)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
 
 
 def _pid_alive(pid: int) -> bool:
@@ -105,7 +107,8 @@ def _lease_dead(owner: str | None) -> bool:
     """True when the lease belongs to a process on this host that no longer runs."""
     if not owner:
         return True
-    host, _, pid = owner.rpartition(":")
+    host_pid = owner.rpartition(":")[0]  # drop the nonce
+    host, _, pid = host_pid.rpartition(":")
     if host != socket.gethostname() or not pid.isdigit():
         return False
     return int(pid) != os.getpid() and not _pid_alive(int(pid))
@@ -215,8 +218,11 @@ class Outbox:
         if row is None:
             return False
         owner, until = row
-        if owner and owner != self.owner and until and until > now and not _lease_dead(owner):
-            return False
+        if owner and until and until > now:
+            if owner == self.owner:
+                return False  # this process is sending it already (e.g. a duplicate in history)
+            if not _lease_dead(owner):
+                return False
         db.execute(
             "UPDATE records SET lease_owner = ?, lease_until = ? WHERE key = ?",
             (self.owner, now + lease, key),
@@ -251,21 +257,27 @@ class Outbox:
             db.execute("DELETE FROM records WHERE key = ?", (key,))
 
     def release(self, key: str, attempts: int, status: int | None, reason: str) -> None:
-        """Give a pending record back (it will be retried later), noting what happened."""
+        """Give a pending record back (it will be retried later), noting what happened.
+
+        Only while this process still holds its lease: a lease that ran out and was taken over
+        belongs to the other process now.
+        """
         with self._write() as db:
             db.execute(
                 "UPDATE records SET attempts = attempts + ?, last_status = ?, reason = ?, "
-                "updated = ?, lease_owner = NULL, lease_until = NULL WHERE key = ?",
-                (attempts, status, reason, self.clock(), key),
+                "updated = ?, lease_owner = NULL, lease_until = NULL "
+                "WHERE key = ? AND lease_owner = ?",
+                (attempts, status, reason, self.clock(), key, self.owner),
             )
 
     def reject(self, key: str, attempts: int, status: int | None, reason: str) -> None:
-        """Keep a record apart as permanently rejected, with the server's reason."""
+        """Keep a record apart as permanently rejected, with the server's reason (lease holder only)."""
         with self._write() as db:
             db.execute(
                 "UPDATE records SET state = 'rejected', attempts = attempts + ?, last_status = ?, "
-                "reason = ?, updated = ?, lease_owner = NULL, lease_until = NULL WHERE key = ?",
-                (attempts, status, reason, self.clock(), key),
+                "reason = ?, updated = ?, lease_owner = NULL, lease_until = NULL "
+                "WHERE key = ? AND lease_owner = ?",
+                (attempts, status, reason, self.clock(), key, self.owner),
             )
 
     def requeue_rejected(self) -> int:

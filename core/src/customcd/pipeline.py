@@ -23,7 +23,7 @@ from .report import Reporter
 if TYPE_CHECKING:
     from .delivery import Dispatcher
     from .outbox import Outbox
-    from .retry import Clock, RetryPolicy
+    from .retry import Clock
 
 __all__ = ["RunResult", "apply_before_send", "open_outbox", "prepare_record", "run_send"]
 
@@ -211,7 +211,10 @@ def run_send(
     replayed: list[Outcome] = []
     try:
         if replay and outbox is not None:
-            replayed = _replay(dispatcher, outbox, key, reporter, policy)
+            # stored before anything else is tried: a step killed during the replay loses nothing
+            stored = dispatcher.store(key, body_json)
+            if stored != "delivered":
+                replayed = _replay(dispatcher, key, reporter)
         outcome = dispatcher.deliver(key, body, body_json)
     finally:
         sender.close()
@@ -225,13 +228,16 @@ def run_send(
     return RunResult(built, outcome, replayed, body_json)
 
 
-def _replay(
-    dispatcher: Dispatcher, outbox: Outbox, current: str, reporter: Reporter, policy: RetryPolicy
-) -> list[Outcome]:
-    """Re-send older pending records, one attempt each; stop at the first failure."""
+def _replay(dispatcher: Dispatcher, current: str, reporter: Reporter) -> list[Outcome]:
+    """Re-send older pending records, one attempt each, within half the deadline.
+
+    Stops at the first failure; the other half of the deadline is the current record's.
+    """
     replayed: list[Outcome] = []
-    original = dispatcher.sender.policy
-    dispatcher.sender.policy = replace(original, max_attempts=1)
+    sender = dispatcher.sender
+    original = sender.policy
+    sender.policy = replace(original, max_attempts=1)
+    sender.reserve = original.deadline / 2
     try:
         for outcome in dispatcher.flush(skip={current}):
             replayed.append(outcome)
@@ -239,5 +245,6 @@ def _replay(
             if outcome.kind == "pending":
                 break
     finally:
-        dispatcher.sender.policy = original
+        sender.policy = original
+        sender.reserve = 0.0
     return replayed
