@@ -230,7 +230,9 @@ def run_backfill(
                 per_record=True,
             )
         )
-        dispatcher = Dispatcher(sender, outbox, on_outcome=lambda o: plugins.outcome(outcome=o))
+        dispatcher = Dispatcher(
+            sender, outbox, on_outcome=lambda o: plugins.outcome(outcome=o), require_outbox=True
+        )
         if not restart:
             resume = outbox.checkpoint(name)
             if resume:

@@ -274,6 +274,7 @@ class Dispatcher:
     :param outbox: the durable outbox, or ``None`` when it is unusable (then records that are not
         delivered are printed to stderr by the caller as a last resort).
     :param on_outcome: called with every :class:`~customcd.outcome.Outcome`.
+    :param require_outbox: stop (raise) when the outbox fails, instead of going on without it.
     """
 
     def __init__(
@@ -281,22 +282,31 @@ class Dispatcher:
         sender: Sender,
         outbox: Outbox | None,
         on_outcome: Callable[[Outcome], None] | None = None,
+        *,
+        require_outbox: bool = False,
     ) -> None:
         self.sender = sender
         self.outbox = outbox
         self.on_outcome = on_outcome or (lambda outcome: None)
         self.outbox_error: str | None = None
+        self.require_outbox = require_outbox
 
     def _lease(self) -> float:
         return self.sender.policy.deadline + self.sender.policy.attempt_timeout + 5.0
 
     def _guard(self, action: Callable[[Outbox], Any]) -> Any:
-        """Run an outbox action; on failure remember why and go on without the outbox."""
+        """Run an outbox action; on failure remember why and go on without the outbox.
+
+        With ``require_outbox`` (backfill: nobody would see a record printed as a last resort
+        among thousands) the failure is raised instead, and the run stops.
+        """
         if self.outbox is None:
             return None
         try:
             return action(self.outbox)
         except OutboxUnavailable as exc:
+            if self.require_outbox:
+                raise
             self.outbox_error = str(exc)
             log.error("%s", exc)
             self.outbox = None
@@ -315,6 +325,10 @@ class Dispatcher:
             outcome = Outcome(
                 "duplicate", key, body, None, "already delivered (ledger); not sent again", 0
             )
+            self.on_outcome(outcome)
+            return outcome
+        if stored == "busy":
+            outcome = Outcome("duplicate", key, body, None, "being sent by this run already", 0)
             self.on_outcome(outcome)
             return outcome
         if stored == "taken":

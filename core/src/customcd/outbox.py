@@ -186,8 +186,9 @@ class Outbox:
 
         :param claim_for: lease the record to this process for that many seconds.
         :return: ``"new"``/``"kept"`` (stored now / already kept; a rejected one becomes pending
-            again), ``"claimed"`` (stored and leased to this process), ``"taken"`` (another live
-            process holds its lease) or ``"delivered"`` (the ledger has it: do not send).
+            again), ``"claimed"`` (stored and leased to this process), ``"busy"`` (this process
+            is sending it already), ``"taken"`` (another live process holds its lease) or
+            ``"delivered"`` (the ledger has it: do not send).
         """
         now = self.clock()
         with self._write() as db:
@@ -207,27 +208,32 @@ class Outbox:
                 )
             if claim_for is None:
                 return outcome
-            return "claimed" if self._lease_in(db, key, now, claim_for) else "taken"
+            return self._lease_in(db, key, now, claim_for)
 
-    def _lease_in(self, db: sqlite3.Connection, key: str, now: float, lease: float) -> bool:
-        """Lease a pending record to this process inside an open write transaction."""
+    def _lease_in(self, db: sqlite3.Connection, key: str, now: float, lease: float) -> str:
+        """Lease a pending record to this process inside an open write transaction.
+
+        :return: ``"claimed"``; ``"busy"`` when this very process holds a live lease on it (a
+            history that lists one build twice); ``"taken"`` when another live process does, or
+            the record is not pending.
+        """
         row = db.execute(
             "SELECT lease_owner, lease_until FROM records WHERE key = ? AND state = 'pending'",
             (key,),
         ).fetchone()
         if row is None:
-            return False
+            return "taken"
         owner, until = row
         if owner and until and until > now:
             if owner == self.owner:
-                return False  # this process is sending it already (e.g. a duplicate in history)
+                return "busy"
             if not _lease_dead(owner):
-                return False
+                return "taken"
         db.execute(
             "UPDATE records SET lease_owner = ?, lease_until = ? WHERE key = ?",
             (self.owner, now + lease, key),
         )
-        return True
+        return "claimed"
 
     def claim(self, key: str, lease: float) -> str | None:
         """Lease one pending record for this process; return its body, or ``None`` if taken."""
@@ -236,7 +242,7 @@ class Outbox:
             if db.execute("SELECT 1 FROM ledger WHERE key = ?", (key,)).fetchone():
                 return None
             row = db.execute("SELECT body FROM records WHERE key = ?", (key,)).fetchone()
-            if row is None or not self._lease_in(db, key, now, lease):
+            if row is None or self._lease_in(db, key, now, lease) != "claimed":
                 return None
             return str(row[0])
 

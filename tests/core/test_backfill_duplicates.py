@@ -1,0 +1,71 @@
+"""A history that lists one build twice (shifted pages) sends it once, even concurrently."""
+
+from __future__ import annotations
+
+import io
+from typing import ClassVar
+
+from customcd.adapter import Adapter, HistoryQuery
+from customcd.backfill import run_backfill
+from customcd.config import Config
+from customcd.draft import Draft
+from customcd.hookspecs import hookimpl
+from customcd.plugins import get_plugin_manager
+from customcd.secret import Secret
+from customcd.testing import TEST_TOKEN
+
+
+class Twice(Adapter):
+    name = "twice"
+    title = "Twice"
+    status_map: ClassVar = {"OK": "Succeeded"}
+
+    def detect(self, env):
+        return False
+
+    def collect(self, context):
+        raise AssertionError("not used")
+
+    def history(self, query: HistoryQuery):
+        for number in range(20):
+            for _copy in range(2):
+                yield Draft(
+                    job_id=f"b#{number}",
+                    commit_sha=f"{number:040x}",
+                    job_start_time=1_700_000_000 + number,
+                    job_duration=1,
+                    status="OK",
+                    repo_name="a/b",
+                    cursor=f"b#{number}",
+                )
+
+
+def test_each_build_listed_twice_is_posted_once(customcd_receiver, tmp_path):
+    adapter = Twice()
+
+    class Plugin:
+        @hookimpl
+        def customcd_adapters(self):
+            return [adapter]
+
+    plugins = get_plugin_manager({}, entry_points=[], extra=[("twice", Plugin())])
+    config = Config(
+        url=customcd_receiver.url,
+        company_id="1",
+        token=Secret(TEST_TOKEN),
+        outbox=tmp_path / "o.db",
+        deadline=5,
+        timeout=2,
+    )
+    stats = run_backfill(
+        plugins=plugins,
+        adapter=adapter,
+        config=config,
+        query=HistoryQuery(since=1_600_000_000),
+        overrides={"service_id": "1"},
+        concurrency=4,
+        progress_stream=io.StringIO(),
+    )
+    keys = [r.headers["Idempotency-Key"] for r in customcd_receiver.requests]
+    assert len(keys) == len(set(keys)) == 20
+    assert stats.read == 40 and stats.sent == 20 and stats.duplicate == 20 and stats.pending == 0
