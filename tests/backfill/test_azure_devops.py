@@ -114,3 +114,22 @@ def test_dry_run_output_and_summary_table(backfill, customcd_receiver, tmp_path,
     assert run.count("written (dry run)") == 227
     assert customcd_receiver.requests == [] and ledger() == 0
     no_secret(PAT, out.read_text(), run.stderr)
+
+
+def test_throttled_page_is_waited_for_and_the_run_goes_on(
+    backfill, customcd_receiver, ledger, monkeypatch
+):
+    # Azure answers page 2 with 429 + Retry-After: 3 once; the backfill waits (no real sleep
+    # here) and carries on: same records, no failure, no duplicate.
+    from customcd_azure_devops import ratelimit
+
+    slept: list[float] = []
+    monkeypatch.setattr(ratelimit, "sleeper", slept.append)
+    run = backfill("azure-devops", "backfill_azure_builds_throttled.yaml", ARGS, ENV)
+    assert run.exit_code == 0, run.stderr
+    assert slept == [3.0]
+    ids = sent_ids(customcd_receiver)
+    assert len(ids) == len(set(ids)) and set(ids) == set(ALL)
+    assert run.count("delivered") == 227 and ledger() == 227
+    assert run.cassette.play_count == 4  # three pages plus the throttled attempt
+    no_secret(PAT, run.stdout, run.stderr)

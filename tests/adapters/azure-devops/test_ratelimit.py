@@ -92,9 +92,17 @@ def test_history_gives_up_after_bounded_retries_with_one_clear_message(adapter, 
     with pytest.raises(AdapterError) as caught:
         list(adapter.history(q))
     message = str(caught.value)
-    assert "503" in message and "try again later" in message and SECRET not in message
-    assert clock.slept == [1.0, 2.0]  # no Retry-After: 1 s, then 2 s
+    assert "503" in message and "Retry-After 1" in message and "try again later" in message
+    assert SECRET not in message
+    assert clock.slept == [1.0, 1.0]
     assert vcr.play_count == 3
+
+
+@pytest.mark.vcr("builds_history_outage.yaml")
+def test_a_503_without_retry_after_is_an_outage_and_fails_at_once(adapter, clock, vcr):
+    with pytest.raises(AdapterError, match="HTTP 503"):
+        list(adapter.history(history_query(options={"page_size": 2})))
+    assert clock.slept == [] and vcr.play_count == 1
 
 
 @pytest.mark.vcr("builds_history_rate_limited.yaml")

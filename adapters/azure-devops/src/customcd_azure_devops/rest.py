@@ -212,7 +212,7 @@ class AzureDevOpsClient:
             wait = wait_seconds(
                 response.headers, self._retry.clock_wall(), blocked=response.status_code == 429
             )
-            if response.status_code in (429, 503) and attempt < self._retry.retries:
+            if _retryable(response) and attempt < self._retry.retries:
                 attempt += 1
                 if wait is None:
                     wait = self._retry.backoff(attempt)
@@ -361,6 +361,17 @@ class AzureDevOpsClient:
                 f"Azure DevOps answered HTTP {status} for {shown}: {_server_message(response)}",
                 docs=DOCS,
             )
+
+
+def _retryable(response: httpx.Response) -> bool:
+    """A 429 (rate limited), or a 503 that says when to come back (``Retry-After``).
+
+    A 503 without ``Retry-After`` is an outage, not throttling: it fails at once, and a backfill
+    resumes from its checkpoint later.
+    """
+    if response.status_code == 429:
+        return True
+    return response.status_code == 503 and bool(response.headers.get("Retry-After"))
 
 
 def _server_message(response: httpx.Response) -> str:
