@@ -119,3 +119,44 @@ def test_explain_scrubs_a_token_that_ends_up_in_a_url():
     assert (
         FAKE_TOKEN not in text and "could not reach Jenkins at https://jenkins.example.com" in text
     )
+
+
+_NOISE_SCRIPT = """
+import logging, sys, vcr
+from customcd.draft import CollectContext
+from customcd_jenkins.adapter import JenkinsAdapter
+env = dict(
+    JENKINS_URL="https://jdoe:S3cretInUrl@jenkins.example.com/",
+    BUILD_URL="https://jdoe:S3cretInUrl@jenkins.example.com/job/payments/job/api/42/",
+    JOB_NAME="payments/api", BUILD_NUMBER="42", JENKINS_USER="jdoe",
+    JENKINS_API_TOKEN="11f0c0ffee0123456789abcdef012345ab",
+    GIT_COMMIT="4c1e2a9f0b3d5e7f9a1c3e5f7b9d1f3a5c7e9b0d",
+)
+with vcr.use_cassette(sys.argv[1], record_mode="none"):
+    draft = JenkinsAdapter().collect(CollectContext(
+        env=env, overrides={"status": "SUCCESS", "start_time_ms": "1764400000123"}, timeout=5,
+        now=1764400900.0, log=logging.getLogger("customcd.test")))
+print(draft.notes[0])
+"""
+
+
+def test_jenkinsapi_error_lines_and_url_credentials_stay_off_stderr(tmp_path):
+    # No logging configured (as under the CLI, whose "customcd" logger does not propagate):
+    # jenkinsapi's "Failed request at <url>" went to stderr through Python's last-resort handler,
+    # with any user:token@ of the URL in it.
+    import pathlib
+    import subprocess
+    import sys
+
+    cassette = pathlib.Path(__file__).parents[3] / "cassettes/jenkins/api_unauthorized.yaml"
+    run = subprocess.run(
+        [sys.executable, "-c", _NOISE_SCRIPT, str(cassette)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "HTTP 401" in run.stdout
+    assert "Failed request" not in run.stderr
+    assert "S3cretInUrl" not in run.stdout + run.stderr

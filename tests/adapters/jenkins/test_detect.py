@@ -16,6 +16,11 @@ def test_build_without_root_url_is_detected_by_build_tag(adapter):
     assert adapter.detect(env) is True
 
 
+def test_a_jenkins_build_url_wins_over_other_ci_markers(adapter):
+    # e.g. a Jenkins agent image that also has GITHUB_ACTIONS baked in
+    assert adapter.detect(pipeline_env(GITHUB_ACTIONS="true")) is True
+
+
 @pytest.mark.parametrize(
     "env",
     [
@@ -32,6 +37,13 @@ def test_build_without_root_url_is_detected_by_build_tag(adapter):
         {"BUILD_NUMBER": "55", "TEAMCITY_VERSION": "2024.12"},
         # JOB_NAME and BUILD_NUMBER alone, without any Jenkins marker
         {"JOB_NAME": "deploy", "BUILD_NUMBER": "3"},
+        # a GitLab job that triggers Jenkins (JENKINS_URL) and sets Jenkins-style names itself
+        {
+            "GITLAB_CI": "true",
+            "JENKINS_URL": "https://jenkins.example.com/",
+            "JOB_NAME": "deploy",
+            "BUILD_NUMBER": "812",
+        },
     ],
 )
 def test_other_environments_are_not_jenkins(adapter, env):

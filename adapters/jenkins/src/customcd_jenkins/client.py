@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
 from customcd.repourl import redact_url
 
@@ -69,10 +70,11 @@ def connect(root: str, credentials: Credentials | None, timeout: float) -> Jenki
     """
     from jenkinsapi.jenkins import Jenkins
 
+    _quiet_jenkinsapi()
     user, token = (credentials.user, credentials.token) if credentials else ("", "")
     # use_crumb=False: only GET requests are made, which need no CSRF crumb.
     return Jenkins(
-        root.rstrip("/"),
+        without_userinfo(root).rstrip("/"),
         username=user,
         password=token,
         lazy=True,
@@ -80,6 +82,31 @@ def connect(root: str, credentials: Credentials | None, timeout: float) -> Jenki
         use_crumb=False,
         max_retries=None,
     )
+
+
+def without_userinfo(url: str) -> str:
+    """Return ``url`` without ``user:password@``: credentials come from the environment only.
+
+    A ``JENKINS_URL``/``--server`` written ``https://user:token@host/`` would otherwise reach
+    jenkinsapi's error lines and exception texts with the token in it.
+    """
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+
+
+def _quiet_jenkinsapi() -> None:
+    """Keep jenkinsapi's own error lines off stderr: customcd reports each failure itself.
+
+    jenkinsapi logs ``Failed request at <url> ...`` (and parse failures with the response body)
+    at ERROR; with no handler configured, Python's last-resort handler printed them raw to stderr
+    next to customcd's message. A ``NullHandler`` stops that; an application that configures
+    logging still receives them.
+    """
+    logger = logging.getLogger("jenkinsapi")
+    if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
+        logger.addHandler(logging.NullHandler())
 
 
 def get_json(jenkins: Jenkins, url: str, *, patience: Patience | None = None, **params: Any) -> Any:

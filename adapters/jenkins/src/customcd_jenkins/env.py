@@ -33,6 +33,19 @@ __all__ = [
 ]
 
 _REMOTE_N = re.compile(r"^GIT_URL_(\d+)$")
+#: Variables other CIs set in every job: with one of them, JENKINS_URL alone is not Jenkins.
+_OTHER_CIS = (
+    "GITLAB_CI",
+    "GITHUB_ACTIONS",
+    "TF_BUILD",
+    "TEAMCITY_VERSION",
+    "CIRCLECI",
+    "BUILDKITE",
+    "BITBUCKET_BUILD_NUMBER",
+    "TRAVIS",
+    "DRONE",
+    "bamboo_buildNumber",
+)
 
 
 def _get(env: Mapping[str, str], name: str) -> str:
@@ -49,13 +62,14 @@ def detect(env: Mapping[str, str]) -> bool:
     """
     if not (_get(env, "JOB_NAME") and _get(env, "BUILD_NUMBER")):
         return False
-    return bool(
-        _get(env, "JENKINS_URL")
-        or _get(env, "HUDSON_URL")
-        or "/job/" in _get(env, "BUILD_URL")
-        or _get(env, "BUILD_TAG").startswith("jenkins-")
-        or _get(env, "JENKINS_HOME")
-    )
+    # set by Jenkins for every build, and by nobody else
+    if "/job/" in _get(env, "BUILD_URL") or _get(env, "BUILD_TAG").startswith("jenkins-"):
+        return True
+    if any(_get(env, name) for name in _OTHER_CIS):
+        # another CI's job that exports JENKINS_URL (to trigger Jenkins) and happens to have
+        # JOB_NAME/BUILD_NUMBER (compatibility variables many teams set) is not a Jenkins build
+        return False
+    return bool(_get(env, "JENKINS_URL") or _get(env, "HUDSON_URL") or _get(env, "JENKINS_HOME"))
 
 
 def job_name(env: Mapping[str, str]) -> str | None:
@@ -92,7 +106,7 @@ def repo_urls(env: Mapping[str, str]) -> list[str]:
         if (match := _REMOTE_N.match(key)) and value and value.strip()
     )
     urls.extend(url for _, url in numbered)
-    return urls
+    return list(dict.fromkeys(urls))  # GIT_URL repeats GIT_URL_1 on some git plugin versions
 
 
 def draft_from_env(env: Mapping[str, str]) -> Draft:
