@@ -69,3 +69,52 @@ def test_each_build_listed_twice_is_posted_once(customcd_receiver, tmp_path):
     keys = [r.headers["Idempotency-Key"] for r in customcd_receiver.requests]
     assert len(keys) == len(set(keys)) == 20
     assert stats.read == 40 and stats.sent == 20 and stats.duplicate == 20 and stats.pending == 0
+
+
+def test_an_outbox_failure_stops_the_run_and_the_checkpoint(
+    customcd_receiver, tmp_path, monkeypatch
+):
+    import pytest
+    from customcd.outbox import Outbox, OutboxUnavailable
+
+    adapter = Twice()
+
+    class Plugin:
+        @hookimpl
+        def customcd_adapters(self):
+            return [adapter]
+
+    real_add, calls = Outbox.add, []
+
+    def flaky_add(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise OutboxUnavailable("outbox is unusable: database is locked")
+        return real_add(self, *args, **kwargs)
+
+    monkeypatch.setattr(Outbox, "add", flaky_add)
+    plugins = get_plugin_manager({}, entry_points=[], extra=[("twice", Plugin())])
+    config = Config(
+        url=customcd_receiver.url,
+        company_id="1",
+        token=Secret(TEST_TOKEN),
+        outbox=tmp_path / "o.db",
+        deadline=5,
+        timeout=2,
+    )
+    with pytest.raises(OutboxUnavailable):
+        run_backfill(
+            plugins=plugins,
+            adapter=adapter,
+            config=config,
+            query=HistoryQuery(since=1_600_000_000),
+            overrides={"service_id": "1"},
+            concurrency=1,
+            progress_stream=io.StringIO(),
+        )
+    monkeypatch.setattr(Outbox, "add", real_add)
+    box = Outbox(tmp_path / "o.db")
+    saved = box._db.execute("SELECT cursor FROM checkpoints").fetchall()
+    # b#0 was delivered (its twin counted), b#1 could not be stored: the checkpoint stops at b#0
+    assert saved == [("b#0",)]
+    assert len(customcd_receiver.requests) == 1
