@@ -95,8 +95,8 @@ def jenkins(cut: bool) -> list[dict[str, Any]]:
     ops = m.job_url("ops")
     wf = "org.jenkinsci.plugins.workflow.job.WorkflowJob"
     interactions = [
-        m.py_interaction(
-            f"{ops}api/python",
+        m.json_interaction(
+            f"{ops}api/json",
             {
                 "_class": "com.cloudbees.hudson.plugins.folder.Folder",
                 "fullName": "ops",
@@ -113,7 +113,7 @@ def jenkins(cut: bool) -> list[dict[str, Any]]:
     for name in JENKINS_JOBS:
         url = m.job_url("ops", name)
         doc = {"_class": wf, "fullName": f"ops/{name}", "name": name, "url": url}
-        interactions.append(m.py_interaction(f"{url}api/python", doc, tree))
+        interactions.append(m.json_interaction(f"{url}api/json", doc, tree))
     for index, (name, count) in enumerate(JENKINS_JOBS.items()):
         url = m.job_url("ops", name)
         rows = jenkins_rows(m, url, index, count)
@@ -124,11 +124,11 @@ def jenkins(cut: bool) -> list[dict[str, Any]]:
                 failed = m.response(body, "text/html;charset=utf-8", 200)
                 failed["status"] = {"code": 503, "message": "Service Unavailable"}
                 interactions.append(
-                    {"request": m.request(f"{url}api/python", params), "response": failed}
+                    {"request": m.request(f"{url}api/json", params), "response": failed}
                 )
                 continue
             page = {"_class": wf, "allBuilds": rows[start : start + 100]}
-            interactions.append(m.py_interaction(f"{url}api/python", page, params))
+            interactions.append(m.json_interaction(f"{url}api/json", page, params))
     return interactions
 
 
