@@ -161,6 +161,9 @@ def parse_optional_args(args: Sequence[str]) -> tuple[list[dict[str, Any]], list
                     Problem("--optional", raw, "a JSON entry needs exactly key, value, type")
                 )
                 continue
+            if str(item["key"]) in entries:
+                problems.append(Problem("--optional", raw, f"key {item['key']!r} is given twice"))
+                continue
             entries[str(item["key"])] = item
             continue
         match = _OPTIONAL_ARG.match(text)
@@ -182,12 +185,21 @@ def parse_optional_args(args: Sequence[str]) -> tuple[list[dict[str, Any]], list
                 Problem(f"optional.{key}.value", value, f"is not a valid {kind} ({exc})")
             )
             continue
-        if key in entries and entries[key]["type"] == kind:
+        if key not in entries:
+            entries[key] = {"key": key, "value": converted, "type": kind}
+        elif entries[key]["type"] == kind:
             existing = entries[key]["value"]
             values = existing if isinstance(existing, list) else [existing]
             entries[key]["value"] = [*values, converted]
         else:
-            entries[key] = {"key": key, "value": converted, "type": kind}
+            problems.append(
+                Problem(
+                    "--optional",
+                    raw,
+                    f"key {key!r} is given as both "
+                    f"{entries[key]['type']} and {kind}; give one type",
+                )
+            )
     return list(entries.values()), problems
 
 
@@ -402,8 +414,9 @@ def _convert_service(
 ) -> None:
     """Digits become the integer service id; a missing one is a problem naming the facts."""
     value = body.get("service_id")
-    if isinstance(value, str) and value.strip().isdigit() and value.strip().isascii():
-        body["service_id"] = int(value)
+    digits = value.strip() if isinstance(value, str) else ""
+    if digits.isascii() and digits.isdigit() and len(digits) <= 18:
+        body["service_id"] = int(digits)
     elif value is None and not any(p.field == "service_id" for p in found):
         facts = ", ".join(
             f"{k}={v!r}"

@@ -210,6 +210,7 @@ def send(optional: tuple[str, ...], dry_run: bool, no_replay: bool, **flags: Any
     reporter = Reporter()
     try:
         config = load_config(settings, os.environ)
+        strict = strict or config.strict  # customcd.toml's `strict = true` too
         plugins = get_plugin_manager()
         if dry_run:
             from .pipeline import prepare_record
@@ -247,7 +248,7 @@ def send(optional: tuple[str, ...], dry_run: bool, no_replay: bool, **flags: Any
 
 
 @cli.command()
-@click.argument("source", type=click.File("r", encoding="utf-8"), metavar="FILE|-")
+@click.argument("source", type=click.File("rb"), metavar="FILE|-")
 def validate(source: Any) -> None:
     """Check a JSON body (a file, or - for stdin) against the Custom CD contract.
 
@@ -260,15 +261,11 @@ def validate(source: Any) -> None:
     """
     from .wire import validate_body
 
-    text = source.read()
-    try:
-        body = json.loads(text)
-    except json.JSONDecodeError as exc:
-        click.echo(
-            f"customcd: not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", err=True
-        )
-        sys.exit(EXIT["invalid"])
+    body = _read_json(source.read())
     bodies = body if isinstance(body, list) else [body]
+    if not bodies:
+        click.echo("customcd: an empty list holds no body to check", err=True)
+        sys.exit(EXIT["invalid"])
     failed = 0
     for index, item in enumerate(bodies):
         try:
@@ -280,6 +277,24 @@ def validate(source: Any) -> None:
     if failed:
         sys.exit(EXIT["invalid"])
     click.echo("valid" if len(bodies) == 1 else f"{len(bodies)} bodies valid", err=True)
+
+
+def _read_json(data: bytes) -> Any:
+    """Strict JSON from bytes (UTF-8; no NaN/Infinity), or exit 65 with one clear line."""
+
+    def refuse(token: str) -> Any:
+        raise ValueError(f"{token} is not JSON (use a number or a string)")
+
+    try:
+        return json.loads(data.decode("utf-8"), parse_constant=refuse)
+    except UnicodeDecodeError as exc:
+        reason = f"not UTF-8 text (byte {exc.start})"
+    except json.JSONDecodeError as exc:
+        reason = f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+    except (ValueError, RecursionError) as exc:
+        reason = f"not usable JSON: {str(exc)[:120] or type(exc).__name__}"
+    click.echo(f"customcd: {reason}", err=True)
+    sys.exit(EXIT["invalid"])
 
 
 @cli.command()
@@ -503,6 +518,7 @@ def outbox_flush(rejected: bool, **settings: Any) -> None:
     reporter = Reporter()
     try:
         config = load_config(settings, os.environ)
+        strict = strict or config.strict
         endpoint = Endpoint.parse(config.url, config.company_id, allow_http=config.allow_http)
         if config.token is None:
             from .problems import ConfigurationError
@@ -788,7 +804,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         exc.show()
         lenient = (
-            args[:1] == ["send"]
+            _subcommand(args) == "send"
             and "--strict" not in args
             and "--dry-run" not in args
             and os.environ.get("CUSTOMCD_STRICT", "").lower() not in {"1", "true", "yes", "on"}
@@ -819,8 +835,13 @@ def main(argv: list[str] | None = None) -> None:
             or "--dry-run" in args
             or os.environ.get("CUSTOMCD_STRICT", "").lower() in {"1", "true", "yes", "on"}
         )
-        sys.exit(EXIT["internal"] if strict or args[:1] != ["send"] else 0)
+        sys.exit(EXIT["internal"] if strict or _subcommand(args) != "send" else 0)
     sys.exit(0)
+
+
+def _subcommand(args: list[str]) -> str | None:
+    """The command named on the line, after global options such as ``-v``."""
+    return next((arg for arg in args if not arg.startswith("-")), None)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -143,8 +143,10 @@ def _convert(setting: Setting, value: Any, where: str) -> Any:
             number = float(value)
         except (TypeError, ValueError):
             raise ConfigurationError(f"{where}: {value!r} is not a number of seconds") from None
-        if not number > 0:
-            raise ConfigurationError(f"{where}: {value!r} must be more than 0 seconds")
+        if not 0 < number <= 86_400:  # also refuses NaN and infinity: a run must end
+            raise ConfigurationError(
+                f"{where}: {value!r} must be more than 0 and at most 86400 seconds"
+            )
         return number
     if isinstance(value, (dict, list)):
         raise ConfigurationError(f"{where}: expected a single value, got {type(value).__name__}")
@@ -237,6 +239,21 @@ def _token(env: Mapping[str, str], token_file: str) -> SecretLike | None:
     return Secret(value) if value else None
 
 
+def _token_file(flags: Mapping[str, Any], env: Mapping[str, str], data: Mapping[str, Any]) -> str:
+    """Which token file to read, if any ("" when the token comes from ``CUSTOMCD_TOKEN``).
+
+    Precedence: ``--token-file`` > ``CUSTOMCD_TOKEN_FILE`` > ``CUSTOMCD_TOKEN`` >
+    ``token_file`` in ``customcd.toml``.
+    """
+    if flags.get("token_file"):
+        return str(flags["token_file"])
+    if env.get("CUSTOMCD_TOKEN_FILE", "").strip():
+        return env["CUSTOMCD_TOKEN_FILE"].strip()
+    if env.get("CUSTOMCD_TOKEN", "").strip():
+        return ""
+    return str(data.get("token_file") or "")
+
+
 def _printable_token(token: str) -> bool:
     """A token must be one word of printable ASCII: anything else breaks the HTTP header."""
     return token.isascii() and token.isprintable() and not any(c.isspace() for c in token)
@@ -319,7 +336,7 @@ def load_config(
     return Config(
         url=values.get("url", ""),
         company_id=values.get("company_id", ""),
-        token=_token(env, values.get("token_file", "")),
+        token=_token(env, _token_file(flags, env, data)),
         strict=values.get("strict", False),
         outbox=outbox_path,
         deadline=values.get("deadline", 30.0),

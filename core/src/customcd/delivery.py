@@ -167,6 +167,10 @@ class Sender:
             )
         except httpx.TimeoutException:
             return AttemptResult(None, f"timed out after {timeout:.1f}s")
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol, httpx.LocalProtocolError) as exc:
+            # the request cannot even be made: a configuration problem, not worth a retry
+            text = _scrub(f"{type(exc).__name__}: {exc}", self._token)
+            return AttemptResult(None, f"{text} — check CUSTOMCD_URL and the token", fatal=True)
         except httpx.HTTPError as exc:
             text = _scrub(f"{type(exc).__name__}: {exc}", self._token)
             if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:

@@ -79,7 +79,7 @@ def to_epoch(value: Any) -> int:
             raise TimeError("is a naive datetime: attach a time zone")
         return int(value.timestamp())
     if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
+        if not _finite(value):
             raise TimeError("is not a finite number")
         value = int(value)
     if isinstance(value, int):
@@ -91,12 +91,19 @@ def to_epoch(value: Any) -> int:
         return value
     if isinstance(value, str):
         text = value.strip()
-        if re.fullmatch(r"-?\d+", text):
+        if re.fullmatch(r"-?\d{1,18}", text):
             return to_epoch(int(text))
-        if re.fullmatch(r"-?\d+\.\d+", text):
+        if re.fullmatch(r"-?\d{1,18}\.\d+", text):
             return to_epoch(float(text))
+        if re.fullmatch(r"-?\d+(\.\d+)?", text):
+            raise TimeError("is far too large to be a time")
         return parse_text_time(text)
     raise TimeError(f"is a {type(value).__name__}, not a time")
+
+
+def _finite(value: float) -> bool:
+    """Not NaN, not infinite, and small enough for whole seconds (|x| < 1e18)."""
+    return value == value and abs(value) < 1e18
 
 
 def parse_epoch_ms(value: Any) -> int:
@@ -105,12 +112,12 @@ def parse_epoch_ms(value: Any) -> int:
         raise TimeError("is a boolean, not a time in milliseconds")
     if isinstance(value, str):
         text = value.strip()
-        if not re.fullmatch(r"\d+(\.\d+)?", text):
-            raise TimeError("is not a number of milliseconds since the epoch")
+        if not re.fullmatch(r"\d{1,18}(\.\d+)?", text):
+            raise TimeError("is not a number of milliseconds since the epoch (up to 18 digits)")
         value = float(text)
     if isinstance(value, (int, float)):
-        if value != value:
-            raise TimeError("is not a number")
+        if not _finite(value):
+            raise TimeError("is not a finite number")
         return int(value // 1000)
     raise TimeError(f"is a {type(value).__name__}, not milliseconds")
 
@@ -120,12 +127,12 @@ def parse_duration(value: Any) -> int:
     if isinstance(value, bool):
         raise TimeError("is a boolean, not a duration")
     if isinstance(value, (int, float)):
-        if value != value or value in (float("inf"), float("-inf")):
+        if not _finite(value):
             raise TimeError("is not a finite number")
         return int(value)
     if isinstance(value, str):
         text = value.strip()
-        if re.fullmatch(r"-?\d+(\.\d+)?", text):
+        if re.fullmatch(r"-?\d{1,18}(\.\d+)?", text):
             return int(float(text))
         match = re.fullmatch(r"(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?", text)
         if text and match and any(match.groups()):

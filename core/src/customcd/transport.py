@@ -21,6 +21,12 @@ if TYPE_CHECKING:
 __all__ = ["Endpoint", "make_client", "quiet_http_loggers", "warn_if_cleartext"]
 
 
+#: A DNS name (ASCII, IDNs in punycode) or an IPv4/IPv6 literal.
+_HOST = re.compile(
+    r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?|[0-9A-Fa-f:.]+"
+)
+
+
 def _shown(url: str) -> str:
     """The URL for a message: credentials and query never echoed (they may hold secrets)."""
     text = re.sub(r"//[^/@]*@", "//***@", url.strip())
@@ -76,6 +82,12 @@ class Endpoint:
         if parts.scheme not in {"http", "https"} or not parts.hostname:
             raise ConfigurationError(
                 f"CUSTOMCD_URL {_shown(url)} is not a URL like https://server:port",
+                docs="configuration.md",
+            )
+        if not _HOST.fullmatch(parts.hostname.strip("[]")):
+            raise ConfigurationError(
+                f"CUSTOMCD_URL {_shown(url)} has an invalid host name (letters, digits, dots and "
+                "dashes; an IP address; or an IDN in its xn-- form)",
                 docs="configuration.md",
             )
         if parts.username or parts.password:

@@ -56,6 +56,8 @@ BASE_FIELDS: tuple[str, ...] = (
 EARLIEST_START = 946_684_800
 #: How far in the future a start time may be (clock skew between CI agents) before it is an error.
 FUTURE_TOLERANCE = 600
+#: The largest integer a 64-bit signed field holds (service ids, durations).
+_MAX_INT = 2**63 - 1
 #: Epoch values with 13 or more digits are milliseconds.
 _MS = 10**12
 
@@ -236,11 +238,11 @@ def body_schema() -> cs.CoreSchema:
     fields = {
         "job_id": _field(_text(min_length=1), "job_id"),
         "commit_sha": _field(_text(to_lower=True, pattern=_SHA_PATTERN), "commit_sha"),
-        "service_id": _field(cs.int_schema(strict=True, gt=0), "service_id"),
+        "service_id": _field(cs.int_schema(strict=True, gt=0, le=_MAX_INT), "service_id"),
         "job_start_time": _field(
             cs.int_schema(strict=True, ge=EARLIEST_START, lt=_MS), "job_start_time"
         ),
-        "job_duration": _field(cs.int_schema(strict=True, ge=0), "job_duration"),
+        "job_duration": _field(cs.int_schema(strict=True, ge=0, le=_MAX_INT), "job_duration"),
         "status": _field(cs.literal_schema(list(STATUSES)), "status"),
         **{
             name: _field(cs.nullable_schema(_text()), name, required=False)
@@ -353,6 +355,8 @@ def _constraint_rule(field: str, kind: str, value: Any) -> str | None:
         )
     if field == "job_duration" and kind == "greater_than_equal":
         return "must be >= 0 seconds"
+    if field in ("service_id", "job_duration") and kind == "less_than_equal":
+        return "is larger than a 64-bit integer"
     if field == "optional" and kind == "too_long":
         count = len(value) if isinstance(value, list) else "more than 20"
         return f"has {count} entries; at most 20 optional fields are allowed"
