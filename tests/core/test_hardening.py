@@ -195,3 +195,22 @@ def test_the_current_record_is_stored_before_older_ones_are_replayed(customcd_re
     )
     assert seen["jobs"] == ["now", "old"]
     assert result.outcome.kind == "delivered"
+
+
+def test_outbox_prune_forgets_only_old_ledger_entries(customcd_cli, tmp_path):
+    import time
+
+    clock = [time.time() - 400 * 86_400]
+    box = Outbox(tmp_path / "o.db", clock=lambda: clock[0])
+    box.delivered("old", "1", 201)
+    clock[0] += 400 * 86_400
+    box.delivered("new", "2", 201)
+    box.add("kept", "{}")
+    box.close()
+    result = customcd_cli(
+        ["outbox", "prune", "--older-than", "365"], env={"CUSTOMCD_OUTBOX": str(tmp_path / "o.db")}
+    )
+    assert result.exit_code == 0 and "forgot 1 delivered record(s)" in result.stderr
+    box = Outbox(tmp_path / "o.db")
+    assert box.ledger_size() == 1 and box.add("new", "{}") == "delivered"
+    assert [e.key for e in box.entries()] == ["kept"]

@@ -426,6 +426,7 @@ def outbox() -> None:
     Examples:
       customcd outbox list
       customcd outbox flush
+      customcd outbox prune --older-than 400
     """
 
 
@@ -494,6 +495,46 @@ def outbox_list(as_json: bool, **settings: Any) -> None:
                 ],
             )
         )
+
+
+@outbox.command("prune")
+@click.option(
+    "--older-than",
+    "days",
+    type=click.IntRange(1, None),
+    default=365,
+    show_default=True,
+    metavar="DAYS",
+    help="Forget records delivered more than DAYS days ago.",
+)
+@_setting_options(("outbox", "config"))
+def outbox_prune(days: int, **settings: Any) -> None:
+    """Shrink the ledger of delivered records (kept records are never touched).
+
+    A record the ledger has forgotten would be sent again by a backfill of its time window (with
+    the same Idempotency-Key), so keep at least as many days as you may backfill.
+
+    \b
+    Example:
+      customcd outbox prune --older-than 400
+    """
+    from .config import load_config
+    from .outbox import Outbox
+
+    try:
+        config = load_config(settings, os.environ)
+        box = Outbox(config.outbox_path)
+        removed = box.prune_ledger(days * 86_400)
+        left = box.ledger_size()
+        box.close()
+    except CustomcdError as exc:
+        click.echo(f"customcd: {exc}{_docs_hint(exc)}", err=True)
+        sys.exit(exc.exit_code)
+    click.echo(
+        f"customcd: forgot {removed} delivered record(s) older than {days} days; "
+        f"{left} remain in the ledger",
+        err=True,
+    )
 
 
 @outbox.command("flush")

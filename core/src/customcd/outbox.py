@@ -323,6 +323,20 @@ class Outbox:
         """How many delivered records the ledger remembers."""
         return int(self._read("SELECT COUNT(*) FROM ledger", ())[0][0])
 
+    def prune_ledger(self, older_than: float) -> int:
+        """Forget delivered records delivered more than ``older_than`` seconds ago.
+
+        A forgotten record would be sent again by a backfill of its window (with the same
+        Idempotency-Key); pruning keeps the ledger of a long-lived agent small.
+
+        :return: how many entries were removed.
+        """
+        with self._write() as db:
+            cursor = db.execute(
+                "DELETE FROM ledger WHERE delivered_at < ?", (self.clock() - older_than,)
+            )
+            return cursor.rowcount
+
     # -- checkpoints (backfill) -------------------------------------------------------------
 
     def checkpoint(self, name: str) -> str | None:
