@@ -190,6 +190,8 @@ def run_send(
                 kept = True
             except OutboxUnavailable:
                 kept = False
+            finally:
+                outbox.close()
         where = (
             "kept in the outbox; `customcd outbox flush` sends it once configured"
             if kept
