@@ -1,12 +1,16 @@
 """API mode: read the current build through the Jenkins API (jenkinsapi).
 
 Used when ``BUILD_URL`` (or ``JENKINS_URL`` with ``JOB_NAME``/``BUILD_NUMBER``) and
-``JENKINS_USER`` + ``JENKINS_API_TOKEN`` are set. Requests made, each bounded by the timeout:
+``JENKINS_USER`` + ``JENKINS_API_TOKEN`` are set. Requests made, all within ONE budget of
+``--timeout`` seconds (each gets only the time left; see :mod:`.budget`):
 
 1. ``<BUILD_URL>api/json?depth=0`` through jenkinsapi's connection: timestamp (ms), duration
    (ms, 0 while building), result (null while building), causes, git revisions,
 2. ``<BUILD_URL>wfapi/describe`` only while a pipeline build runs: ``PAUSED_PENDING_INPUT``,
 3. ``<JENKINS_URL>user/<id>/api/json`` only for a user cause: the Mailer property's address.
+
+When the budget is spent after the first request, the optional ones (2 and 3) are skipped with a
+note; when the first request does not complete within it, the caller falls back to the environment.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from .urls import job_name_from_url, with_slash
 
 if TYPE_CHECKING:
     from jenkinsapi.jenkins import Jenkins  # type: ignore[import-untyped]
+
+    from .budget import Budget
 
 __all__ = ["BuildTarget", "draft_from_build", "read_build", "user_email"]
 
@@ -61,15 +67,27 @@ class UserEmails:
     root: str
     log: logging.Logger
     patience: Patience | None = None
+    budget: Budget | None = None
     cache: dict[str, str | None] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     def get(self, user_id: str) -> str | None:
-        """Return the user's Mailer address, or ``None`` when unset or unreadable."""
-        if user_id not in self.cache:
-            self.cache[user_id] = user_email(
-                self.jenkins, self.root, user_id, self.log, patience=self.patience
-            )
+        """Return the user's Mailer address, or ``None`` when unset, unreadable or out of time."""
+        if user_id in self.cache:
+            return self.cache[user_id]
+        if self.budget is not None and self.budget.spent:
+            self.notes.append(_skipped(self.budget, f"the e-mail lookup of user {user_id!r}"))
+            return None
+        self.cache[user_id] = user_email(
+            self.jenkins, self.root, user_id, self.log, patience=self.patience, budget=self.budget
+        )
+        if self.cache[user_id] is None and self.budget is not None and self.budget.spent:
+            self.notes.append(_skipped(self.budget, f"the e-mail lookup of user {user_id!r}"))
         return self.cache[user_id]
+
+
+def _skipped(budget: Budget, what: str) -> str:
+    return f"{what} was skipped: the {budget.seconds:g} s timeout was used up by the Jenkins API"
 
 
 def user_email(
@@ -79,11 +97,12 @@ def user_email(
     log: logging.Logger,
     *,
     patience: Patience | None = None,
+    budget: Budget | None = None,
 ) -> str | None:
     """Return the e-mail address Jenkins holds for ``user_id`` (Mailer plugin), or ``None``."""
     url = f"{with_slash(root)}user/{quote(user_id, safe='')}/api/json"
     try:
-        data = get_json(jenkins, url, patience=patience, tree="property[address]")
+        data = get_json(jenkins, url, patience=patience, budget=budget, tree="property[address]")
     except Exception as exc:  # the address is a nicety: any failure means "use the user id"
         log.info("could not read the e-mail of Jenkins user %r (%s)", user_id, type(exc).__name__)
         return None
@@ -97,7 +116,9 @@ def user_email(
     return None
 
 
-def read_build(jenkins: Jenkins, target: BuildTarget) -> dict[str, Any]:
+def read_build(
+    jenkins: Jenkins, target: BuildTarget, *, budget: Budget | None = None
+) -> dict[str, Any]:
     """Read the build's document, ``<BUILD_URL>api/json?depth=0``, in one request.
 
     Through jenkinsapi's connection (auth, TLS, timeout) but not its ``Job``/``Build`` objects:
@@ -105,15 +126,20 @@ def read_build(jenkins: Jenkins, target: BuildTarget) -> dict[str, Any]:
     listed), ``Build`` reads ``api/python`` which jenkinsapi parses by rewriting every ``True``/
     ``False``/``None`` in the text, strings included, and its getters merge the git revisions.
     """
-    data = get_json(jenkins, f"{with_slash(target.build_url)}api/json", depth=0)
+    data = get_json(jenkins, f"{with_slash(target.build_url)}api/json", budget=budget, depth=0)
     return dict(data or {})
 
 
 def pipeline_status(
-    jenkins: Jenkins, build_url: str, *, patience: Patience | None = None
+    jenkins: Jenkins,
+    build_url: str,
+    *,
+    patience: Patience | None = None,
+    budget: Budget | None = None,
 ) -> str | None:
     """Return the run status ``/wfapi/describe`` gives (e.g. ``PAUSED_PENDING_INPUT``)."""
-    data = get_json(jenkins, f"{with_slash(build_url)}wfapi/describe", patience=patience)
+    url = f"{with_slash(build_url)}wfapi/describe"
+    data = get_json(jenkins, url, patience=patience, budget=budget)
     status = data.get("status") if isinstance(data, Mapping) else None
     return str(status) if status else None
 
@@ -204,21 +230,34 @@ def collect_from_api(
     *,
     repo_urls: Sequence[str],
     log: logging.Logger,
+    budget: Budget | None = None,
 ) -> Draft:
-    """Read the build and make its draft; API errors propagate to the caller (which falls back)."""
-    data = read_build(jenkins, target)
+    """Read the build and make its draft; API errors propagate to the caller (which falls back).
+
+    :param budget: the time all requests share; when the build's document used it up, the
+        optional lookups (input pause, user e-mail) are skipped with a note.
+    """
+    data = read_build(jenkins, target, budget=budget)
     paused = False
+    notes: list[str] = []
     if data.get("building") and "WorkflowRun" in str(data.get("_class", "")):
-        try:
-            paused = pipeline_status(jenkins, target.build_url) == PAUSED
-        except Exception as exc:  # wfapi is the Pipeline Stage View plugin's: may be missing
-            log.info(
-                "wfapi/describe unreadable (%s); input pauses not detected", type(exc).__name__
-            )
-    emails = UserEmails(jenkins, target.root, log)
+        what = "the input-pause check (wfapi/describe)"
+        if budget is not None and budget.spent:
+            notes.append(_skipped(budget, what))
+        else:
+            try:
+                paused = pipeline_status(jenkins, target.build_url, budget=budget) == PAUSED
+            except Exception as exc:  # wfapi is the Pipeline Stage View plugin's: may be missing
+                log.info(
+                    "wfapi/describe unreadable (%s); input pauses not detected", type(exc).__name__
+                )
+                if budget is not None and budget.spent:
+                    notes.append(_skipped(budget, what))
+    emails = UserEmails(jenkins, target.root, log, budget=budget)
     draft = draft_from_build(
         data, job_name=target.job_name, repo_urls=repo_urls, paused=paused, emails=emails
     )
+    draft.notes.extend(notes + emails.notes)
     if draft.status == BUILDING:
         draft.notes.append(
             "the Jenkins API says the build is still running (as it is inside its own post {} "

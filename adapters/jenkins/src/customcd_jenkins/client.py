@@ -18,6 +18,8 @@ from customcd.repourl import redact_url
 if TYPE_CHECKING:
     from jenkinsapi.jenkins import Jenkins  # type: ignore[import-untyped]
 
+    from .budget import Budget
+
 __all__ = [
     "RATE_LIMITED",
     "Credentials",
@@ -109,7 +111,14 @@ def _quiet_jenkinsapi() -> None:
         logger.addHandler(logging.NullHandler())
 
 
-def get_json(jenkins: Jenkins, url: str, *, patience: Patience | None = None, **params: Any) -> Any:
+def get_json(
+    jenkins: Jenkins,
+    url: str,
+    *,
+    patience: Patience | None = None,
+    budget: Budget | None = None,
+    **params: Any,
+) -> Any:
     """GET a JSON document (``.../api/json``) through the connection's requester and parse it.
 
     Use ``api/json``, not ``api/python``: jenkinsapi parses the Python flavour by replacing every
@@ -117,10 +126,17 @@ def get_json(jenkins: Jenkins, url: str, *, patience: Patience | None = None, **
     ``acme/trueNorth``).
 
     :param patience: waits out HTTP 429/503 with ``Retry-After`` (backfill); ``None``: no retry.
+    :param budget: the time left for the whole collect; the request gets only that (API mode).
     """
-    if patience is None:
+
+    def fetch() -> Any:
         return jenkins.get_data(url, params=dict(params) or None)
-    return patience.call(lambda: jenkins.get_data(url, params=dict(params) or None), url)
+
+    if budget is not None:
+        return budget.call(jenkins, fetch, url)
+    if patience is None:
+        return fetch()
+    return patience.call(fetch, url)
 
 
 #: Statuses a rate-limiting proxy (or a Jenkins in quiet mode/overloaded) answers: wait and retry.

@@ -10,6 +10,7 @@ from customcd.draft import CollectContext, Draft
 
 from . import env as jenv
 from .api import BuildTarget, collect_from_api
+from .budget import Budget
 from .client import TOKEN_VARIABLE, USER_VARIABLE, connect, credentials_from, explain
 from .urls import build_url_for, job_url_for, job_url_of_build, root_of, with_slash
 
@@ -80,9 +81,10 @@ def collect(context: CollectContext, name: str) -> Draft:
 
     if api_wanted and credentials and target:
         try:
+            budget = Budget(context.timeout)  # one budget for every request of this collect
             jenkins = connect(target.root, credentials, context.timeout)
             api_draft = collect_from_api(
-                jenkins, target, repo_urls=_repo_urls(env, options), log=context.log
+                jenkins, target, repo_urls=_repo_urls(env, options), log=context.log, budget=budget
             )
         except Exception as exc:  # every failure of the API means: environment mode
             message = explain(exc, target.build_url, credentials, context.timeout)
