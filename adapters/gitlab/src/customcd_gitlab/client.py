@@ -28,6 +28,7 @@ __all__ = [
     "api_errors",
     "connect",
     "find_token",
+    "list_pages",
     "server_url",
 ]
 
@@ -153,6 +154,46 @@ CALL_OPTIONS: dict[str, Any] = {"obey_rate_limit": False, "max_retries": 0}
 #: Keyword arguments for backfill calls: a long import waits out GitLab's rate limit
 #: (``Retry-After`` / ``RateLimit-Reset``) and goes on, a few times at most.
 HISTORY_CALL_OPTIONS: dict[str, Any] = {"obey_rate_limit": True, "max_retries": 5}
+
+
+#: GitLab's page size when a request names none.
+_GITLAB_DEFAULT_PER_PAGE = 20
+
+
+def list_pages(
+    manager: Any, deadline: Deadline, what: str, **params: Any
+) -> Iterator[dict[str, Any]]:
+    """Yield the attributes of every item a python-gitlab list manager returns, page by page.
+
+    python-gitlab's own pagination (``get_all=True`` or ``iterator=True``) sends every page with
+    the first request's timeout, so a long list could outlast the budget several times over. Here
+    each page is a request of its own, given only the time left in ``deadline``; once the budget
+    is spent :meth:`Deadline.remaining` raises the usual clear :class:`GitLabApiError` before the
+    next page is asked for. Use inside :func:`api_errors`.
+
+    :param manager: a python-gitlab manager with ``list`` (``pipeline.jobs``, ``deployments``...).
+    :param params: the listing's filters (``order_by``, ``updated_after``...).
+    """
+    per_page = int(params.get("per_page") or manager.gitlab.per_page or _GITLAB_DEFAULT_PER_PAGE)
+    page = 1
+    while True:
+        # page 1 is GitLab's default: the first request names no page
+        paging = {"page": page} if page > 1 else {}
+        batch = list(
+            manager.list(
+                get_all=False,
+                timeout=deadline.remaining(what),
+                **paging,
+                **params,
+                **CALL_OPTIONS,
+            )
+        )
+        for item in batch:
+            yield dict(item.attributes)
+        # a short (or empty) page is the last one; GitLab caps per_page at 100, as the options do
+        if len(batch) < per_page:
+            return
+        page += 1
 
 
 def _describe_token(token: Token | None) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 from customcd.adapter import AdapterError
 from customcd.draft import CollectContext, Draft
 
-from .client import CALL_OPTIONS, Deadline, Token, api_errors, connect, server_url
+from .client import Deadline, Token, api_errors, connect, list_pages, server_url
 from .deployments import job_view
 from .options import DOCS, GitLabOptions
 from .summary import epoch
@@ -49,10 +49,7 @@ def collect_with_job_token(context: CollectContext, options: GitLabOptions, toke
     sha = None
     with api_errors(what, url, token):
         project = gl.projects.get(project_id, lazy=True)
-        for item in project.deployments.list(
-            iterator=True, timeout=deadline.remaining(what), **query, **CALL_OPTIONS
-        ):
-            deployment = item.attributes
+        for deployment in list_pages(project.deployments, deadline, what, **query):
             job = deployment.get("deployable") or {}
             if str((job.get("pipeline") or {}).get("id")) != pipeline_id:
                 continue

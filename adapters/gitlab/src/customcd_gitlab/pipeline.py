@@ -16,7 +16,16 @@ from typing import TYPE_CHECKING, Any
 from customcd.adapter import AdapterError
 from customcd.draft import CollectContext, Draft
 
-from .client import CALL_OPTIONS, Deadline, Token, api_errors, connect, find_token, server_url
+from .client import (
+    CALL_OPTIONS,
+    Deadline,
+    Token,
+    api_errors,
+    connect,
+    find_token,
+    list_pages,
+    server_url,
+)
 from .fields import add_common_optionals, choose_commit, derive_job_type
 from .jobmode import set_facts
 from .options import DOCS, GitLabOptions
@@ -115,8 +124,8 @@ def collect_pipeline(context: CollectContext, options: GitLabOptions) -> Draft:
 
 
 def _list(manager: Any, deadline: Deadline, what: str) -> list[dict[str, Any]]:
-    items = manager.list(get_all=True, timeout=deadline.remaining(what), **CALL_OPTIONS)
-    return [dict(item.attributes) for item in items]
+    """All items of a listing, each page given only the time left in ``deadline``."""
+    return list(list_pages(manager, deadline, what))
 
 
 def _downstream_jobs(
@@ -164,16 +173,15 @@ def _deployment_environments(
     what = f"listing deployments of project {pipeline.get('project_id')}"
     result: dict[int, str] = {}
     with api_errors(what, url, token):
-        items = project.deployments.list(
+        items = list_pages(
+            project.deployments,
+            deadline,
+            what,
             order_by="updated_at",
             sort="asc",
             updated_after=created,
-            iterator=True,
-            timeout=deadline.remaining(what),
-            **CALL_OPTIONS,
         )
-        for item in items:
-            deployment = item.attributes
+        for deployment in items:
             job = deployment.get("deployable") or {}
             name = (deployment.get("environment") or {}).get("name")
             if job.get("id") is not None and name:
