@@ -10,40 +10,19 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
 from typing import Any
 
 import customcd.outbox
 import pytest
 from customcd.outbox import Outbox
-from customcd.receiver import Receiver
 from helpers_delivery import (
-    CANARY,
-    Harness,
     body_for,
     body_json_for,
     closed_port,
     key_for,
-    reset,
 )
 
 GARBAGE = bytes(range(256)) * 64
-
-
-@pytest.fixture(scope="module")
-def shared_receiver() -> Iterator[Receiver]:
-    with Receiver(company_id="1", token=CANARY) as server:
-        yield server
-
-
-@pytest.fixture
-def receiver(shared_receiver: Receiver) -> Receiver:
-    return reset(shared_receiver)
-
-
-@pytest.fixture
-def harness(customcd_cli, tmp_path, caplog) -> Harness:
-    return Harness(customcd_cli, tmp_path, caplog)
 
 
 def down() -> str:

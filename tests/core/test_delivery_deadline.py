@@ -31,11 +31,6 @@ SLACK = 1.0
 
 
 @pytest.fixture
-def harness(customcd_cli, tmp_path, caplog) -> Harness:
-    return Harness(customcd_cli, tmp_path, caplog)
-
-
-@pytest.fixture
 def receiver() -> Iterator[Receiver]:
     with Receiver(company_id="1", token=CANARY) as server:
         yield server

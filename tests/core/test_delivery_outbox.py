@@ -10,16 +10,13 @@ import stat
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from customcd.outbox import Outbox
 from customcd.receiver import Fault, Receiver
 from helpers_delivery import (
     CANARY,
-    Harness,
     assert_no_canary,
     body_for,
     body_json_for,
@@ -27,7 +24,6 @@ from helpers_delivery import (
     listed,
     ok_requests_per_key,
     requests_per_key,
-    reset,
     stored_keys,
 )
 
@@ -54,22 +50,6 @@ class SlowReceiver(Receiver):
     def answer(self, path, headers, body):  # type: ignore[no-untyped-def]
         threading.Event().wait(self.pause)
         return super().answer(path, headers, body)
-
-
-@pytest.fixture(scope="module")
-def shared_receiver() -> Iterator[Receiver]:
-    with Receiver(company_id="1", token=CANARY) as server:
-        yield server
-
-
-@pytest.fixture
-def receiver(shared_receiver: Receiver) -> Receiver:
-    return reset(shared_receiver)
-
-
-@pytest.fixture
-def harness(customcd_cli, tmp_path, caplog) -> Harness:
-    return Harness(customcd_cli, tmp_path, caplog)
 
 
 def keep(path: Path, *job_ids: str) -> list[str]:

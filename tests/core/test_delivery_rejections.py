@@ -38,11 +38,6 @@ def elsewhere(shared_receivers, receiver) -> Receiver:
     return shared_receivers[1]
 
 
-@pytest.fixture
-def harness(customcd_cli, tmp_path, caplog) -> Harness:
-    return Harness(customcd_cli, tmp_path, caplog)
-
-
 def assert_rejected_once(harness: Harness, receiver: Receiver, run, status: int) -> None:
     assert len(receiver.requests) == 1, "a permanent refusal must not be retried"
     assert receiver.requests[0].status == status

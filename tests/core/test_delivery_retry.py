@@ -7,7 +7,6 @@ jitter source, so these tests never really sleep and every wait is exact.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from datetime import datetime, timezone
 from email.utils import format_datetime
 
@@ -20,7 +19,6 @@ from helpers_delivery import (
     CANARY,
     SUCCESS_LINE,
     FakeClock,
-    Harness,
     body_for,
     body_json_for,
     key_for,
@@ -35,22 +33,6 @@ from pydantic import SecretStr
 def ceiling(low: float, high: float) -> float:
     """Deterministic jitter: always the top of the range."""
     return high
-
-
-@pytest.fixture(scope="module")
-def shared_receiver() -> Iterator[Receiver]:
-    with Receiver(company_id="1", token=CANARY) as server:
-        yield server
-
-
-@pytest.fixture
-def receiver(shared_receiver: Receiver) -> Receiver:
-    return reset(shared_receiver)
-
-
-@pytest.fixture
-def harness(customcd_cli, tmp_path, caplog) -> Harness:
-    return Harness(customcd_cli, tmp_path, caplog)
 
 
 def make_sender(receiver: Receiver, clock: FakeClock, **policy: float) -> Sender:

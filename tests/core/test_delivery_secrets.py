@@ -9,17 +9,15 @@ HTTP stack, odd tokens, and URLs that carry a secret by mistake.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 
 import pytest
 from customcd.delivery import Sender
-from customcd.receiver import Fault, Receiver
+from customcd.receiver import Fault
 from customcd.retry import RetryPolicy
 from customcd.transport import Endpoint, quiet_http_loggers
 from helpers_delivery import (
     CANARY,
     FakeClock,
-    Harness,
     assert_no_canary,
     body_for,
     body_json_for,
@@ -27,27 +25,10 @@ from helpers_delivery import (
     key_for,
     outbox_bytes,
     record_args,
-    reset,
 )
 from pydantic import SecretStr
 
 ECHO = {"status": "error", "reason": f"bad credentials: Bearer {CANARY}"}
-
-
-@pytest.fixture(scope="module")
-def shared_receiver() -> Iterator[Receiver]:
-    with Receiver(company_id="1", token=CANARY) as server:
-        yield server
-
-
-@pytest.fixture
-def receiver(shared_receiver: Receiver) -> Receiver:
-    return reset(shared_receiver)
-
-
-@pytest.fixture
-def harness(customcd_cli, tmp_path, caplog) -> Harness:
-    return Harness(customcd_cli, tmp_path, caplog)
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 422, 503])

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import trustme
 from customcd.receiver import Receiver
-from helpers_delivery import CANARY, Harness, body_for, key_for, reset
+from helpers_delivery import CANARY, body_for, key_for, reset
 
 
 @pytest.fixture(scope="module")
@@ -40,11 +40,6 @@ def ca_file(ca: trustme.CA, tmp_path: Path) -> str:
     path = tmp_path / "ca.pem"
     ca.cert_pem.write_to_path(str(path))
     return str(path)
-
-
-@pytest.fixture
-def harness(customcd_cli, tmp_path, caplog) -> Harness:
-    return Harness(customcd_cli, tmp_path, caplog)
 
 
 def test_self_signed_receiver_with_ca_bundle_flag_delivers(harness, https, ca_file) -> None:
