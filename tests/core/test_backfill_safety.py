@@ -40,7 +40,8 @@ class Twice(Adapter):
                 )
 
 
-def test_each_build_listed_twice_is_posted_once(customcd_receiver, tmp_path):
+def backfill(receiver, tmp_path, *, concurrency):
+    """Backfill the doubled history of :class:`Twice` to ``receiver``; return the counts."""
     adapter = Twice()
 
     class Plugin:
@@ -50,22 +51,26 @@ def test_each_build_listed_twice_is_posted_once(customcd_receiver, tmp_path):
 
     plugins = get_plugin_manager({}, entry_points=[], extra=[("twice", Plugin())])
     config = Config(
-        url=customcd_receiver.url,
+        url=receiver.url,
         company_id="1",
         token=Secret(TEST_TOKEN),
         outbox=tmp_path / "o.db",
         deadline=5,
         timeout=2,
     )
-    stats = run_backfill(
+    return run_backfill(
         plugins=plugins,
         adapter=adapter,
         config=config,
         query=HistoryQuery(since=1_600_000_000),
         overrides={"service_id": "1"},
-        concurrency=4,
+        concurrency=concurrency,
         progress_stream=io.StringIO(),
     )
+
+
+def test_each_build_listed_twice_is_posted_once(customcd_receiver, tmp_path):
+    stats = backfill(customcd_receiver, tmp_path, concurrency=4)
     keys = [r.headers["Idempotency-Key"] for r in customcd_receiver.requests]
     assert len(keys) == len(set(keys)) == 20
     assert stats.read == 40 and stats.sent == 20 and stats.duplicate == 20 and stats.pending == 0
@@ -77,13 +82,6 @@ def test_an_outbox_failure_stops_the_run_and_the_checkpoint(
     import pytest
     from customcd.outbox import Outbox, OutboxUnavailable
 
-    adapter = Twice()
-
-    class Plugin:
-        @hookimpl
-        def customcd_adapters(self):
-            return [adapter]
-
     real_add, calls = Outbox.add, []
 
     def flaky_add(self, *args, **kwargs):
@@ -93,25 +91,8 @@ def test_an_outbox_failure_stops_the_run_and_the_checkpoint(
         return real_add(self, *args, **kwargs)
 
     monkeypatch.setattr(Outbox, "add", flaky_add)
-    plugins = get_plugin_manager({}, entry_points=[], extra=[("twice", Plugin())])
-    config = Config(
-        url=customcd_receiver.url,
-        company_id="1",
-        token=Secret(TEST_TOKEN),
-        outbox=tmp_path / "o.db",
-        deadline=5,
-        timeout=2,
-    )
     with pytest.raises(OutboxUnavailable):
-        run_backfill(
-            plugins=plugins,
-            adapter=adapter,
-            config=config,
-            query=HistoryQuery(since=1_600_000_000),
-            overrides={"service_id": "1"},
-            concurrency=1,
-            progress_stream=io.StringIO(),
-        )
+        backfill(customcd_receiver, tmp_path, concurrency=1)
     monkeypatch.setattr(Outbox, "add", real_add)
     box = Outbox(tmp_path / "o.db")
     saved = box._db.execute("SELECT cursor FROM checkpoints").fetchall()
