@@ -163,6 +163,11 @@ _SEND_SETTINGS = (*_DELIVERY_SETTINGS, "adapter")
 def _strict_from(flags: dict[str, Any]) -> bool:
     if flags.get("strict"):
         return True
+    return _strict_env()
+
+
+def _strict_env() -> bool:
+    """Whether ``CUSTOMCD_STRICT`` asks for the strict exit codes."""
     return os.environ.get("CUSTOMCD_STRICT", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
@@ -848,7 +853,7 @@ def main(argv: list[str] | None = None) -> None:
             _subcommand(args) == "send"
             and "--strict" not in args
             and "--dry-run" not in args
-            and os.environ.get("CUSTOMCD_STRICT", "").lower() not in {"1", "true", "yes", "on"}
+            and not _strict_env()
         )
         if lenient:
             click.echo(
@@ -871,11 +876,7 @@ def main(argv: list[str] | None = None) -> None:
             "(please report it; CUSTOMCD_DEBUG=1 shows the traceback)",
             err=True,
         )
-        strict = (
-            "--strict" in args
-            or "--dry-run" in args
-            or os.environ.get("CUSTOMCD_STRICT", "").lower() in {"1", "true", "yes", "on"}
-        )
+        strict = "--strict" in args or "--dry-run" in args or _strict_env()
         sys.exit(EXIT["internal"] if strict or _subcommand(args) != "send" else 0)
     sys.exit(0)
 
