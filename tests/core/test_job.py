@@ -272,3 +272,40 @@ def test_message_names_field_value_and_rule():
     text = str(info.value)
     assert "commit_sha" in text and "'abc1234'" in text and "full" in text
     assert "1 problem" in text
+
+
+def test_from_clean_builds_the_same_model_as_validation():
+    """The fast path for already-validated bodies is indistinguishable from pydantic's own."""
+    from customcd.wire import validate_body
+    from pydantic import ValidationError
+
+    data = body(triggered_by="dev@example.com")
+    clean = validate_body(data, now=NOW)
+    fast = Job.from_clean(clean)
+    slow = Job.model_validate(data, context={"now": NOW})
+    assert fast == slow
+    assert fast.model_fields_set == slow.model_fields_set == set(clean)
+    assert fast.model_dump() == slow.model_dump()
+    assert fast.to_json() == slow.to_json() == json.dumps(clean, separators=(",", ":"))
+    assert fast.optional is not None and slow.optional is not None
+    assert fast.optional == slow.optional
+    assert fast.optional[-1].model_fields_set == {"key", "value", "type"}
+    assert "repo_name" not in fast.model_fields_set and fast.repo_name is None
+    assert fast.model_copy(update={"job_duration": 7}).job_duration == 7
+    with pytest.raises(ValidationError):
+        fast.status = "Failed"  # frozen, like any validated Job
+    # the body it was built from is not shared: changing it later does not change the model
+    clean["optional"][0]["value"].append("changed")
+    clean["optional"][1]["value"] = 99
+    assert fast.to_body()["optional"][:2] == data["optional"][:2]
+
+
+def test_from_clean_of_a_subclass_goes_through_pydantic():
+    class Tagged(Job):
+        def tag(self) -> str:
+            return f"{self.job_id}@{self.service_id}"
+
+    from customcd.wire import validate_body
+
+    made = Tagged.from_clean(validate_body(body(), now=NOW))
+    assert isinstance(made, Tagged) and made.tag() == "1@2"

@@ -38,7 +38,7 @@ def build_job(
         Draft(),
         config=_DEFAULTS if config is None else config,
         overrides=fields,
-        user_optional=[dict(item) for item in optional],
+        user_optional=[item if type(item) is dict else dict(item) for item in optional],
         now=time.time() if now is None else now,
     )
     if built.record is None:

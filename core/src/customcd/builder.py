@@ -22,8 +22,14 @@ from .problems import MISSING, ConfigurationError, InvalidRecord, Problem
 from .record import Record
 from .settings import FIELD_INPUTS
 from .status import StatusMapper, canonical_status
-from .times import TimeError, parse_duration, parse_epoch_ms, to_epoch
-from .wire import BASE_FIELDS, MAX_OPTIONAL_FIELDS, OPTIONAL_TYPES, validate_body
+from .times import MS_THRESHOLD, TimeError, parse_duration, parse_epoch_ms, to_epoch
+from .wire import (
+    BASE_FIELDS,
+    EARLIEST_START,
+    MAX_OPTIONAL_FIELDS,
+    OPTIONAL_TYPES,
+    validate_body,
+)
 
 if TYPE_CHECKING:
     from .job import Job
@@ -278,7 +284,11 @@ def build_from_draft(
     """
     found = list(problems)
     built = Built(record=None, draft=draft, adapter=draft.adapter, notes=list(draft.notes))
-    route_optional = _apply_config(draft, config, overrides, built)
+    route_optional = (
+        _apply_config(draft, config, overrides, built)
+        if config.job_defaults or config.routes
+        else []
+    )
     _apply_overrides(draft, overrides, found)
     if draft.skip:
         built.skip = draft.skip
@@ -292,9 +302,13 @@ def build_from_draft(
     _convert_service(body, draft, overrides, found)
     for name in _TEXT_FIELDS:
         value = body.get(name)
-        if isinstance(value, int) and not isinstance(value, bool):
+        if type(value) is int:  # not bool: a boolean stays and is reported by the contract
             body[name] = str(value)  # CIs give project ids as numbers; the wire wants text
-    optional = _optional_fields(config, route_optional, user_optional, draft, built.warnings)
+    optional = (
+        _optional_fields(config, route_optional, user_optional, draft, built.warnings)
+        if config.optional or route_optional or user_optional or draft.optional
+        else None
+    )
     if optional:
         body["optional"] = optional
     try:
@@ -306,6 +320,9 @@ def build_from_draft(
         raise InvalidRecord(found)
     return built
 
+
+#: Inputs in milliseconds and the field each one sets.
+_MS_INPUTS = {"start_time_ms": "job_start_time", "duration_ms": "job_duration"}
 
 #: Fields sent as text that CIs sometimes give as numbers.
 _TEXT_FIELDS = ("job_id", "repo_id", "repo_name", "triggered_by", "job_type")
@@ -332,30 +349,37 @@ def _apply_config(
 
 def _apply_overrides(draft: Draft, overrides: Mapping[str, Any], found: list[Problem]) -> None:
     """``CUSTOMCD_*`` variables and flags win over everything (``*_ms`` inputs converted)."""
+    fields = vars(draft)  # a plain dataclass: setting its __dict__ is setting its attributes
+    ms_inputs = False
     for name, value in overrides.items():
-        if value is not None and name in _FIELD_SET:
-            setattr(draft, name, value)
-    for pseudo, name in (("start_time_ms", "job_start_time"), ("duration_ms", "job_duration")):
+        if value is not None:
+            if name in _FIELD_SET:
+                fields[name] = value
+            elif name in _MS_INPUTS:
+                ms_inputs = True
+    if not ms_inputs:
+        return
+    for pseudo, name in _MS_INPUTS.items():
         raw = overrides.get(pseudo)
         if raw is None:
             continue
         try:
-            setattr(draft, name, parse_epoch_ms(raw))
+            fields[name] = parse_epoch_ms(raw)
         except TimeError as exc:
             found.append(Problem(name, raw, f"(ms) {exc}"))
-            setattr(draft, name, MISSING)
+            fields[name] = MISSING
 
 
 def _raw_body(draft: Draft) -> dict[str, Any]:
     """The draft's base fields that are set (blank text counts as unset)."""
     fields = vars(draft)
-    body: dict[str, Any] = {}
-    for name in BASE_FIELDS:  # contract order
-        value = fields[name]
-        if value is None or value is MISSING or (type(value) is str and not value.strip()):
-            continue
-        body[name] = value
-    return body
+    return {  # contract order
+        name: value
+        for name in BASE_FIELDS
+        if (value := fields[name]) is not None
+        and value is not MISSING
+        and (type(value) is not str or value.strip())
+    }
 
 
 def _convert_status(
@@ -394,12 +418,18 @@ _NOT_FINAL_RULE = (
 def _convert_times(body: dict[str, Any], now: float, found: list[Problem], built: Built) -> None:
     """Start time to epoch seconds; duration to whole seconds, or now - start when not given."""
     start: int | None = None
-    if "job_start_time" in body:
+    raw_start = body.get("job_start_time")
+    if type(raw_start) is int and EARLIEST_START <= raw_start < MS_THRESHOLD:
+        start = raw_start  # epoch seconds already: the common library and CI case
+    elif raw_start is not None:
         try:
-            start = body["job_start_time"] = to_epoch(body["job_start_time"])
+            start = body["job_start_time"] = to_epoch(raw_start)
         except TimeError as exc:
             found.append(Problem("job_start_time", body["job_start_time"], str(exc)))
-    if "job_duration" in body:
+    raw_duration = body.get("job_duration")
+    if type(raw_duration) is int:
+        pass  # whole seconds already; the contract checks the range
+    elif raw_duration is not None:
         try:
             body["job_duration"] = parse_duration(body["job_duration"])
         except TimeError as exc:
@@ -443,9 +473,8 @@ def _optional_fields(
     """The user's optional fields (config, route, flags; later wins by key), then plugins'."""
     if not (config.optional or route_optional or user_optional or draft.optional):
         return []
-    merged: dict[str, dict[str, Any]] = {}
-    for item in (*_config_optional(config.optional), *route_optional, *user_optional):
-        merged[str(item.get("key"))] = item
+    items = (*_config_optional(config.optional), *route_optional, *user_optional)
+    merged = {str(item.get("key")): item for item in items}  # a later entry wins by key
     return _merge_optional(list(merged.values()), draft.optional, warnings)
 
 

@@ -9,7 +9,7 @@ its ``optional`` list. Both validate through the contract's single definition in
 
 from __future__ import annotations
 
-from typing import Any, Literal, Optional
+from typing import Any, Literal, Optional, cast
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
@@ -122,8 +122,23 @@ class Job(BaseModel):
 
     @classmethod
     def from_clean(cls, body: dict[str, Any]) -> Job:
-        """Wrap a body :func:`~customcd.wire.validate_body` already accepted (no re-checking)."""
-        return cls.model_validate(body, context=_TRUSTED)
+        """Wrap a body :func:`~customcd.wire.validate_body` already accepted (no re-checking).
+
+        Like :meth:`~pydantic.BaseModel.model_construct`, without its per-call overhead: the body
+        already has the contract's exact types and field order, so the models are filled in
+        directly (about 3x faster than validating the same data again).
+        """
+        if cls is not Job:  # a subclass may add fields or validators: let pydantic build it
+            return cls.model_validate(body, context=_TRUSTED)
+        fields = dict.fromkeys(_JOB_FIELDS)
+        fields.update(body)
+        entries = fields["optional"]
+        if entries is not None:
+            fields["optional"] = [
+                _construct(OptionalField, _own_entry(entry), set(_ENTRY_FIELDS))
+                for entry in entries
+            ]
+        return cast(Job, _construct(Job, fields, set(body)))
 
     def to_body(self) -> dict[str, Any]:
         """The wire body: contract field order, absent optional fields omitted (never null)."""
@@ -149,3 +164,24 @@ class Job(BaseModel):
         return idempotency_key(
             self.service_id, self.job_id, self.commit_sha, self.job_start_time, self.status
         )
+
+
+_JOB_FIELDS = tuple(Job.model_fields)
+_ENTRY_FIELDS = frozenset(OptionalField.model_fields)
+_set = object.__setattr__
+
+
+def _own_entry(entry: dict[str, Any]) -> dict[str, Any]:
+    """A copy of an optional entry that shares no list with the body it came from."""
+    value = entry["value"]
+    return {**entry, "value": list(value)} if type(value) is list else dict(entry)
+
+
+def _construct(cls: type[BaseModel], fields: dict[str, Any], fields_set: set[str]) -> BaseModel:
+    """An instance of ``cls`` holding ``fields`` (every field, already valid), unchecked."""
+    model = cls.__new__(cls)
+    _set(model, "__dict__", fields)
+    _set(model, "__pydantic_fields_set__", fields_set)
+    _set(model, "__pydantic_extra__", None)
+    _set(model, "__pydantic_private__", None)
+    return model

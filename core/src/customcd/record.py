@@ -76,9 +76,7 @@ class Record:
     def job(self) -> Job:
         """The record as the :class:`~customcd.job.Job` pydantic model (built on first use)."""
         if self._job is None:
-            from .job import Job
-
-            self._job = Job.from_clean(self.body)
+            self._job = _job_class().from_clean(self.body)
         return self._job
 
     def __repr__(self) -> str:
@@ -88,3 +86,15 @@ class Record:
         return isinstance(other, Record) and self.body == other.body
 
     __hash__ = None  # type: ignore[assignment]
+
+
+_JOB: list[type[Job]] = []
+
+
+def _job_class() -> type[Job]:
+    """The :class:`~customcd.job.Job` class, imported on first use (pydantic's models are heavy)."""
+    if not _JOB:
+        from .job import Job
+
+        _JOB.append(Job)
+    return _JOB[0]

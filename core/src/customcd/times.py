@@ -12,10 +12,17 @@ import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-__all__ = ["TimeError", "looks_like_milliseconds", "parse_duration", "parse_epoch_ms", "to_epoch"]
+__all__ = [
+    "MS_THRESHOLD",
+    "TimeError",
+    "looks_like_milliseconds",
+    "parse_duration",
+    "parse_epoch_ms",
+    "to_epoch",
+]
 
-# 2001-09-09 in ms is 1e12: anything with 13 or more digits is milliseconds, not seconds.
-_MS_THRESHOLD = 10**12
+#: 2001-09-09 in ms is 1e12: an epoch value with 13 or more digits is milliseconds, not seconds.
+MS_THRESHOLD = 10**12
 
 _ISO = re.compile(
     r"^(?P<date>\d{4}-\d{2}-\d{2})[T ](?P<h>\d{2}):(?P<m>\d{2})(?::(?P<s>\d{2})(?:[.,](?P<frac>\d+))?)?"
@@ -29,7 +36,7 @@ class TimeError(ValueError):
 
 def looks_like_milliseconds(value: int) -> bool:
     """True when an epoch value has 13+ digits, i.e. is milliseconds rather than seconds."""
-    return abs(value) >= _MS_THRESHOLD
+    return abs(value) >= MS_THRESHOLD
 
 
 def _parse_zone(zone: str) -> timezone:
