@@ -57,16 +57,27 @@ def _jenkins_helpers() -> Any:
 
 JENKINS_H0 = 1_762_000_000_000  # 2025-11-01T12:26:40Z
 JENKINS_JOBS = {"deploy-eu": 130, "deploy-us": 45, "deploy-ap": 20}
+#: Folder "rel" of the running-build scenario: rel/api#3 runs in run 1, has finished by run 2.
+RELEASE = {"api": 6, "web": 4}
 
 
-def jenkins_rows(m: Any, url: str, job_index: int, count: int) -> list[dict[str, Any]]:
-    """Builds newest first. Per job: #count running, #5 NOT_BUILT, #7 without a revision."""
+def jenkins_rows(
+    m: Any,
+    url: str,
+    job_index: int,
+    count: int,
+    building: frozenset[int] | None = None,
+    odd: bool = True,
+) -> list[dict[str, Any]]:
+    """Builds newest first. Per job: ``building`` running (default: #count); with ``odd``, #5
+    NOT_BUILT and #7 without a revision."""
+    running = frozenset({count}) if building is None else building
     rows = []
     for n in range(count, 0, -1):
         kwargs: dict[str, Any] = {}
-        if n == count:
+        if n in running:
             kwargs["building"] = True
-        elif n == 5:
+        elif n == 5 and odd:
             kwargs["result"] = "NOT_BUILT"
         elif n % 6 == 0:
             kwargs["result"] = "FAILURE"
@@ -74,11 +85,11 @@ def jenkins_rows(m: Any, url: str, job_index: int, count: int) -> list[dict[str,
             kwargs["result"] = "ABORTED"
         elif n % 13 == 0:
             kwargs["result"] = "UNSTABLE"
-        if n == 7:
+        if n == 7 and odd:
             kwargs["revisions"] = []  # BuildData without a revision: no commit SHA
         row = m.history_row(url, n, **kwargs)
         row["actions"] = [a for a in row["actions"] if a is not None]
-        if n != 7:
+        if n != 7 or not odd:
             sha = f"{job_index:02d}{n:04d}" + "c0ffee" * 6 + "ab"
             for action in row["actions"]:
                 if action.get("lastBuiltRevision"):
@@ -89,34 +100,43 @@ def jenkins_rows(m: Any, url: str, job_index: int, count: int) -> list[dict[str,
     return rows
 
 
-def jenkins(cut: bool) -> list[dict[str, Any]]:
+def jenkins(
+    cut: bool,
+    folder: str = "ops",
+    jobs: dict[str, int] = JENKINS_JOBS,
+    building: dict[str, frozenset[int]] | None = None,
+) -> list[dict[str, Any]]:
+    """Folder ``folder`` with ``jobs`` (name -> builds); ``building``: running builds per job
+    (default: each job's newest, with the odd builds #5 and #7 of :func:`jenkins_rows`)."""
     m = _jenkins_helpers()
     tree = {"tree": "_class,name,fullName,url,jobs[name,url]"}
-    ops = m.job_url("ops")
+    top = m.job_url(folder)
     wf = "org.jenkinsci.plugins.workflow.job.WorkflowJob"
     interactions = [
         m.json_interaction(
-            f"{ops}api/json",
+            f"{top}api/json",
             {
                 "_class": "com.cloudbees.hudson.plugins.folder.Folder",
-                "fullName": "ops",
-                "name": "ops",
-                "url": ops,
+                "fullName": folder,
+                "name": folder,
+                "url": top,
                 "jobs": [
-                    {"_class": wf, "name": name, "url": m.job_url("ops", name)}
-                    for name in JENKINS_JOBS
+                    {"_class": wf, "name": name, "url": m.job_url(folder, name)} for name in jobs
                 ],
             },
             tree,
         )
     ]
-    for name in JENKINS_JOBS:
-        url = m.job_url("ops", name)
-        doc = {"_class": wf, "fullName": f"ops/{name}", "name": name, "url": url}
+    for name in jobs:
+        url = m.job_url(folder, name)
+        doc = {"_class": wf, "fullName": f"{folder}/{name}", "name": name, "url": url}
         interactions.append(m.json_interaction(f"{url}api/json", doc, tree))
-    for index, (name, count) in enumerate(JENKINS_JOBS.items()):
-        url = m.job_url("ops", name)
-        rows = jenkins_rows(m, url, index, count)
+    for index, (name, count) in enumerate(jobs.items()):
+        url = m.job_url(folder, name)
+        if building is None:
+            rows = jenkins_rows(m, url, index, count)
+        else:
+            rows = jenkins_rows(m, url, index, count, building.get(name, frozenset()), odd=False)
         for start in range(0, count, 100):
             params = {"tree": f"allBuilds[{m.HISTORY_FIELDS}]{{{start},{start + 100}}}"}
             if cut and name == "deploy-ap":
@@ -292,11 +312,32 @@ def gitlab(kind: str) -> list[dict[str, Any]]:
             {"Retry-After": ["1"], "RateLimit-Remaining": ["0"], "RateLimit-Reset": ["1764400601"]},
         )
         return [*interactions, full[0], limited, *full[1:]]
-    # the full history, and the listing a run resumed after deployment #29 asks for
-    last_done = next(d for d in deployments if d["id"] == 1029)
-    resumed_after = _iso(int(_epoch(last_done["updated_at"])) - 1)
+    # the full history, and the listing a run cut after page 3 resumes with: its checkpoint
+    # stays just before deployment #20, still running (updated_after one second before it)
+    running = next(d for d in deployments if d["id"] == 1020)
+    resumed_after = _iso(int(_epoch(running["updated_at"])) - 1)
     rest = [d for d in deployments if _epoch(d["updated_at"]) > _epoch(resumed_after)]
     return interactions + full + gitlab_listing(resumed_after, rest)
+
+
+def gitlab_running(run: int) -> list[dict[str, Any]]:
+    """Six deployments; #2 runs in run 1 and has finished by run 2 (its ``updated_at`` moves
+    past the others'). Run 2 lists from one second before #2's old ``updated_at``, where the
+    checkpoint of run 1 stays."""
+    deployments = [gitlab_deployment(i) for i in range(6)]
+    first = dict(deployments[2], status="running", finished_at=None)
+    first["updated_at"] = _iso(GITLAB_T0 + 2 * 7200 + 1, ".500")
+    first["deployable"] = dict(first["deployable"], status="running", finished_at=None)
+    first["deployable"]["duration"] = None
+    project = _gitlab_interaction(
+        f"{GITLAB}/projects/acme%2Fshop%2Fweb", {"id": 7, "path_with_namespace": "acme/shop/web"}
+    )
+    if run == 1:
+        items = [*deployments[:2], first, *deployments[3:]]
+        return [project, *gitlab_listing(GITLAB_SINCE, items)]
+    done = dict(deployments[2], updated_at=_iso(GITLAB_T0 + 6 * 7200, ".250"))
+    resumed_after = _iso(int(_epoch(first["updated_at"])) - 1)
+    return [project, *gitlab_listing(resumed_after, [*deployments[3:], done])]
 
 
 # --- Azure DevOps: 230 builds of definitions 12 and 14, pages of 100 -----------------------------
@@ -351,9 +392,13 @@ def azure_build(i: int) -> dict[str, Any]:
 
 
 def _azure_interaction(
-    params: dict[str, Any], doc: Any, status: int = 200, token: str = ""
+    params: dict[str, Any],
+    doc: Any,
+    status: int = 200,
+    token: str = "",
+    path: str = "_apis/build/builds",
 ) -> dict:
-    uri = f"{AZURE}Fabrikam%20Web/_apis/build/builds?{urlencode(params)}"
+    uri = f"{AZURE}Fabrikam%20Web/{path}?{urlencode(params)}"
     headers = {
         "Cache-Control": ["no-cache"],
         "Content-Type": ["application/json; charset=utf-8; api-version=7.1"],
@@ -363,7 +408,7 @@ def _azure_interaction(
     }
     if token:
         headers["x-ms-continuationtoken"] = [token]
-    messages = {200: "OK", 503: "Service Unavailable"}
+    messages = {200: "OK", 404: "Not Found", 503: "Service Unavailable"}
     return {
         "request": {
             "body": "",
@@ -423,10 +468,104 @@ def azure(cut: bool) -> list[dict[str, Any]]:
     full = azure_listing(AZURE_SINCE, builds, cut=cut)
     if cut:
         return full
-    # a run cut after page 2 resumes from build #199 (the last finished one of page 2)
-    resume_start = AZURE_T0 + 199 * 3600
-    rest = builds[199:]
+    # a run cut after page 2 resumes at build #50's start: #50 was still in progress, so the
+    # checkpoint stayed just before it
+    resume_start = AZURE_T0 + 50 * 3600
+    rest = builds[50:]
     return full + azure_listing(_iso(resume_start), rest)
+
+
+def azure_running(run: int) -> list[dict[str, Any]]:
+    """Six builds; #2 is in progress in run 1 and has finished by run 2, which lists from #2's
+    start (the checkpoint of run 1 stays just before it)."""
+    builds = [azure_build(i) for i in range(6)]
+    if run == 1:
+        builds[2] = dict(builds[2], status="inProgress", result=None, finishTime=None)
+        return azure_listing(AZURE_SINCE, builds)
+    return azure_listing(_iso(AZURE_T0 + 2 * 3600), builds[2:])
+
+
+# --- Azure DevOps: deployment records of environment "production" (id 3) -------------------------
+
+AZURE_PROJECT_ID = "5a8c2d4e-7b1f-4c3a-9e6d-2f0b8a1c4d7e"
+AZURE_PREVIEW = "7.1-preview.1"
+
+
+def azure_record(record_id: int, run: int, start: int, finished: bool = True, **extra: Any) -> dict:
+    """An ``EnvironmentDeploymentExecutionRecord`` of run ``run`` (stage Deploy_Prod)."""
+    web = f"{AZURE}{AZURE_PROJECT_ID}/_build/results?buildId={run}"
+    record = {
+        "id": record_id,
+        "requestIdentifier": f"{record_id:08x}-24a4-0f3d-a83b-15c818b32e2e",
+        "environmentId": 3,
+        "serviceOwner": "00025394-6065-48ca-87d9-7f5672854ef7",
+        "scopeId": AZURE_PROJECT_ID,
+        "resourceId": 0,
+        "planType": "Build",
+        "planId": f"{run:08x}-cfd8-dc6c-4b48-9d4c2fbb694c",
+        "stageName": "Deploy_Prod",
+        "jobName": "DeployWeb",
+        "stageAttempt": 1,
+        "jobAttempt": 1,
+        "definition": {"_links": {}, "id": 14, "name": "fabrikam-web-deploy"},
+        "owner": {"_links": {"web": {"href": web}}, "id": run, "name": f"20251102.{run % 100}"},
+        "result": "succeeded" if finished else None,
+        "queueTime": _iso(start - 2, ".2933333"),
+        "startTime": _iso(start, ".1000000"),
+    }
+    if finished:
+        record["finishTime"] = _iso(start + 240, ".9233333")
+    record.update(extra)
+    return record
+
+
+def azure_run(run: int, start: int) -> dict[str, Any]:
+    """``GET builds/{run}``: the run behind a deployment record."""
+    build = azure_build(run - 20900)
+    build.update(id=run, startTime=_iso(start - 300, ".5000000"), status="completed")
+    build.update(finishTime=_iso(start + 600, ".2500000"), result="succeeded")
+    build["sourceVersion"] = f"{run:05d}" + "d3c0de" * 5 + "beef5"
+    return build
+
+
+def _azure_get(path: str, params: dict[str, Any], doc: Any, status: int = 200, token: str = ""):
+    return _azure_interaction(params, doc, status, token, path=path)
+
+
+def azure_environment(records: list[dict[str, Any]], runs: dict[int, int]) -> list[dict]:
+    """Environment ``production`` (id 3): its records (newest first) and their runs."""
+    preview = {"api-version": AZURE_PREVIEW}
+    environments = {"count": 1, "value": [{"id": 3, "name": "production"}]}
+    out = [
+        _azure_get(
+            "_apis/distributedtask/environments", {"name": "production", **preview}, environments
+        ),
+        _azure_get(
+            "_apis/distributedtask/environments/3/environmentdeploymentrecords",
+            {"top": 100, **preview},
+            {"count": len(records), "value": records},
+        ),
+    ]
+    for run, start in runs.items():
+        out.append(
+            _azure_get(f"_apis/build/builds/{run}", {"api-version": "7.1"}, azure_run(run, start))
+        )
+    return out
+
+
+AZURE_D0 = 1_762_070_400  # 2025-11-02T08:00:00Z
+
+
+def azure_deployments_running(run: int) -> list[dict[str, Any]]:
+    """Records 5003-5005 (runs 20963-20965, one a day). Run 1: 5005, the newest, still runs.
+    Run 2: 5005 has finished and 5006 (run 20966) is new."""
+    starts = {20960 + n: AZURE_D0 + (n - 3) * 86400 for n in range(3, 7)}
+    records = [azure_record(5000 + n, 20960 + n, starts[20960 + n]) for n in (5, 4, 3)]
+    if run == 1:
+        records[0] = azure_record(5005, 20965, starts[20965], finished=False)
+        return azure_environment(records, {r: starts[r] for r in (20964, 20963)})
+    records.insert(0, azure_record(5006, 20966, starts[20966]))
+    return azure_environment(records, {r: starts[r] for r in (20966, 20965, 20964, 20963)})
 
 
 def main() -> None:
@@ -437,6 +576,17 @@ def main() -> None:
     _write("gitlab", "backfill_gitlab_rate_limited.yaml", gitlab("rate_limited"))
     _write("azure_devops", "backfill_azure_builds.yaml", azure(cut=False))
     _write("azure_devops", "backfill_azure_builds_cut.yaml", azure(cut=True))
+    running = {"api": frozenset({3})}
+    _write("jenkins", "backfill_jenkins_running_1.yaml", jenkins(False, "rel", RELEASE, running))
+    _write("jenkins", "backfill_jenkins_running_2.yaml", jenkins(False, "rel", RELEASE, {}))
+    for run in (1, 2):
+        _write("gitlab", f"backfill_gitlab_running_{run}.yaml", gitlab_running(run))
+        _write("azure_devops", f"backfill_azure_running_{run}.yaml", azure_running(run))
+        _write(
+            "azure_devops",
+            f"backfill_azure_deployments_running_{run}.yaml",
+            azure_deployments_running(run),
+        )
 
 
 if __name__ == "__main__":

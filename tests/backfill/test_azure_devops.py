@@ -89,9 +89,11 @@ def test_interrupted_run_resumes_after_its_checkpoint(backfill, customcd_receive
 
     resumed = backfill("azure-devops", "backfill_azure_builds.yaml", args, ENV)
     assert resumed.exit_code == 0, resumed.stderr
-    assert "resuming" in resumed.stderr
-    # minTime moves to build #199's start; #199 itself is passed over by the cursor
-    assert resumed.count("read") == 30
+    # build #50 was still in progress: the checkpoint stayed just before it, and minTime moves
+    # to its start (#50..#229 listed; #50, still running here, and #120 are not read)
+    assert "resuming" in resumed.stderr and "after build:1762180000:0 " in resumed.stderr
+    assert resumed.count("read") == 178
+    assert resumed.count("delivered") == 30 and resumed.count("delivered before (ledger)") == 147
     ids = sent_ids(customcd_receiver)
     assert len(ids) == len(set(ids)) and set(ids) == set(ALL)
     assert len(customcd_receiver.requests) == len(ALL)
@@ -133,3 +135,51 @@ def test_throttled_page_is_waited_for_and_the_run_goes_on(
     assert run.count("delivered") == 227 and ledger() == 227
     assert run.cassette.play_count == 4  # three pages plus the throttled attempt
     no_secret(PAT, run.stdout, run.stderr)
+
+
+def test_a_build_running_in_one_run_is_sent_by_the_next_once(backfill, customcd_receiver):
+    """backfill_azure_running_*: six builds; #2 is in progress in run 1, finished by run 2."""
+    first = backfill("azure-devops", "backfill_azure_running_1.yaml", ARGS, ENV)
+    assert first.exit_code == 0, first.stderr
+    assert set(sent_ids(customcd_receiver)) == {"30000", "30001", "30003", "30004", "30005"}
+
+    second = backfill("azure-devops", "backfill_azure_running_2.yaml", ARGS, ENV)
+    assert second.exit_code == 0, second.stderr
+    assert "after build:1762007200:0 " in second.stderr  # #2's start; no build has id 0
+    assert second.count("read") == 4  # #2..#5
+    assert second.count("delivered") == 1 and second.count("delivered before (ledger)") == 3
+    ids = sent_ids(customcd_receiver)
+    assert ids.count("30002") == 1 and len(ids) == len(set(ids)) == 6
+
+
+ENVIRONMENT_ARGS = [*ARGS[:3], "--environment", "production", *ARGS[7:]]
+
+
+def test_environment_deployments_resume_with_new_and_finished_records(backfill, customcd_receiver):
+    """backfill_azure_deployments_running_*: records 5003-5005 newest first; 5005 runs in run 1.
+    Run 2: 5005 has finished, 5006 is new. Run 3 (same answers): nothing new."""
+    first = backfill(
+        "azure-devops", "backfill_azure_deployments_running_1.yaml", ENVIRONMENT_ARGS, ENV
+    )
+    assert first.exit_code == 0, first.stderr
+    assert first.count("delivered") == 2  # 5004 and 5003
+    assert set(sent_ids(customcd_receiver)) == {"20964", "20963"}
+
+    # the newest record was still running: no checkpoint was saved, run 2 reads it all again
+    second = backfill(
+        "azure-devops", "backfill_azure_deployments_running_2.yaml", ENVIRONMENT_ARGS, ENV
+    )
+    assert second.exit_code == 0, second.stderr
+    assert "resuming" not in second.stderr
+    assert second.count("read") == 4
+    assert second.count("delivered") == 2 and second.count("delivered before (ledger)") == 2
+    ids = sent_ids(customcd_receiver)
+    assert set(ids) == {"20966", "20965", "20964", "20963"} and len(ids) == 4
+
+    # records 5003 to 5006 are done: a later run skips them (the old cursor skipped new ones)
+    third = backfill(
+        "azure-devops", "backfill_azure_deployments_running_2.yaml", ENVIRONMENT_ARGS, ENV
+    )
+    assert third.exit_code == 0, third.stderr
+    assert "after deployment:3:5006:5003 " in third.stderr
+    assert third.count("read") == 0 and len(customcd_receiver.requests) == 4

@@ -85,13 +85,38 @@ def test_interrupted_run_resumes_after_its_checkpoint(backfill, customcd_receive
     resumed = backfill("gitlab", "backfill_gitlab_deployments.yaml", args, ENV)
     assert resumed.exit_code == 0, resumed.stderr
     assert "resuming" in resumed.stderr
-    # the resumed listing starts one second before deployment #29 (updated_after): 12 items,
-    # #29 itself passed by the cursor, #33 waiting for approval
-    assert resumed.count("read") == 11
-    assert resumed.cassette.play_count == 3  # the project and the resumed listing's two pages
+    # the checkpoint stayed just before deployment #20, still running in the cut run: the
+    # resumed listing starts one second before it (updated_after); #21..#41 are read but #33
+    # (waiting for approval) and #20 (still running in this cassette)
+    assert "after deployments|7|1762214401.500|1019 " in resumed.stderr
+    assert resumed.count("read") == 20
+    assert resumed.count("delivered") == 11 and resumed.count("delivered before (ledger)") == 9
+    assert resumed.cassette.play_count == 4  # the project and the resumed listing's three pages
     ids = sent_ids(customcd_receiver)
     assert len(ids) == len(set(ids)) and set(ids) == set(ALL)
     assert len(customcd_receiver.requests) == len(ALL)
+
+
+def test_a_deployment_running_in_one_run_is_sent_by_the_next_once(backfill, customcd_receiver):
+    """backfill_gitlab_running_*: six deployments; #2 runs in run 1, has finished by run 2 (its
+    updated_at moved past the others')."""
+    args = [*ARGS, "--service-id", "5"]
+    first = backfill("gitlab", "backfill_gitlab_running_1.yaml", args, ENV)
+    assert first.exit_code == 0, first.stderr
+    assert set(sent_ids(customcd_receiver)) == {"20000", "20001", "20003", "20004", "20005"}
+
+    second = backfill("gitlab", "backfill_gitlab_running_2.yaml", args, ENV)
+    assert second.exit_code == 0, second.stderr
+    # the checkpoint stayed just before #2's place in run 1 (same millisecond, id - 1)
+    assert "after deployments|7|1762084801.500|1001 " in second.stderr
+    assert second.count("read") == 4  # #3, #4, #5 and #2 at its new place
+    assert second.count("delivered") == 1 and second.count("delivered before (ledger)") == 3
+    ids = sent_ids(customcd_receiver)
+    assert ids.count("20002") == 1 and len(ids) == len(set(ids)) == 6
+    assert (
+        customcd_receiver.accepted[-1]["job_duration"]
+        == gitlab_deployment(2)["deployable"]["duration"]
+    )
 
 
 def test_dry_run_with_on_hold_deployments(backfill, customcd_receiver, tmp_path, ledger):

@@ -60,9 +60,14 @@ def test_backfill_delivers_every_finished_build_once(backfill, customcd_receiver
     for request in customcd_receiver.requests:
         no_secret(TOKEN, request.body.decode(), json.dumps(request.headers))
 
-    # the same window again: the checkpoint says everything is done
+    # the same window again: the checkpoint stayed just before ops/deploy-eu#130, still running
+    # in the first run, so that job's newest build and the jobs after it are read again; the
+    # ledger sends none of them twice
     again = backfill("jenkins", "backfill_jenkins_ops.yaml", ARGS, ENV)
-    assert again.exit_code == 0 and again.count("read") == 0
+    assert again.exit_code == 0, again.stderr
+    assert "resuming" in again.stderr and "after ops/deploy-eu#129 " in again.stderr
+    assert again.count("read") == 61  # deploy-us 43 + deploy-ap 18 (#130 still runs)
+    assert again.count("delivered") == 0 and again.count("delivered before (ledger)") == 59
     # a full re-run: every record read again, the ledger sends none of them
     full = backfill("jenkins", "backfill_jenkins_ops.yaml", [*ARGS, "--restart"], ENV)
     assert full.exit_code == 0
@@ -83,12 +88,43 @@ def test_interrupted_run_resumes_where_it_stopped(backfill, customcd_receiver):
 
     resumed = backfill("jenkins", "backfill_jenkins_ops.yaml", [*ARGS, "--concurrency", "8"], ENV)
     assert resumed.exit_code == 0, resumed.stderr
-    assert "resuming" in resumed.stderr
-    assert resumed.count("read") == 18  # deploy-ap's finished builds only: no start-over
+    # not a start-over: the checkpoint stayed just before deploy-eu#130, still running in the
+    # cut run; deploy-eu's older builds are not read again
+    assert "resuming" in resumed.stderr and "after ops/deploy-eu#129 " in resumed.stderr
+    assert resumed.count("read") == 61  # deploy-us 43 (ledger) + deploy-ap 18
+    assert resumed.count("delivered") == 17 and resumed.count("delivered before (ledger)") == 42
     ids = sent_ids(customcd_receiver)
     assert len(ids) == len(set(ids)) == len(ALL)
     assert set(ids) == set(ALL)
     assert len(customcd_receiver.requests) == len(ALL)
+
+
+RELEASE_ARGS = ["jenkins", "--job", "rel", "--since", "2025-11-01", "--service-id", "4"]
+
+
+def test_a_build_running_in_one_run_is_sent_by_the_next_once(backfill, customcd_receiver):
+    """backfill_jenkins_running_*: folder rel, jobs api (6 builds) and web (4); api#3 runs during
+    run 1 and has finished by run 2."""
+    first = backfill("jenkins", "backfill_jenkins_running_1.yaml", RELEASE_ARGS, ENV)
+    assert first.exit_code == 0, first.stderr
+    done = {f"rel/api#{n}" for n in (1, 2, 4, 5, 6)} | {f"rel/web#{n}" for n in (1, 2, 3, 4)}
+    assert set(sent_ids(customcd_receiver)) == done
+    assert first.count("read") == 9  # the running build is not read (nor counted)
+
+    second = backfill("jenkins", "backfill_jenkins_running_2.yaml", RELEASE_ARGS, ENV)
+    assert second.exit_code == 0, second.stderr
+    # the checkpoint stayed just before api#3, though api#4..#6 and all of web were done
+    assert "after rel/api#2 " in second.stderr
+    assert second.count("read") == 8  # api#3..#6, web#1..#4
+    assert second.count("delivered") == 1 and second.count("delivered before (ledger)") == 7
+    ids = sent_ids(customcd_receiver)
+    assert ids.count("rel/api#3") == 1 and len(ids) == len(set(ids)) == 10
+    assert len(customcd_receiver.requests) == 10  # nothing sent twice
+
+    # everything is final now: the checkpoint moved to the end
+    third = backfill("jenkins", "backfill_jenkins_running_2.yaml", RELEASE_ARGS, ENV)
+    assert third.exit_code == 0 and "after rel/web#4 " in third.stderr
+    assert third.count("read") == 0 and len(customcd_receiver.requests) == 10
 
 
 def test_routing_rules_and_on_hold_builds(backfill, customcd_receiver, tmp_path):

@@ -89,7 +89,9 @@ def test_run_waiting_on_an_approval_is_on_hold_when_asked(adapter):
     assert draft.job_id == "20940"
     assert draft.status == "waitingForApproval" and mapped(draft.status) == "On Hold"
     assert draft.job_duration is None  # now - start, computed by the builder
-    assert draft.cursor is None  # not a finished item: a resumed backfill looks again
+    # not a finished item: the cursor stays just before it (its start; no build has id 0), so a
+    # resumed or later backfill looks at it again
+    assert draft.cursor == "build:1764410411:0"
     optional = {item["key"]: item["value"] for item in draft.optional}
     assert optional["stage"] == "Deploy to production"
 
@@ -114,8 +116,10 @@ def test_environment_deployment_records(adapter, caplog):
     caplog.set_level(logging.WARNING)
     q = query(until=NOON, selection={"environment": ("production",)}, options={"page_size": 2})
     drafts = list(adapter.history(q))
-    # 4131 still runs; 4102's run was deleted by retention (404); 3950 is before the window
-    assert [d.cursor for d in drafts] == ["deployment:3:4127", "deployment:3:4119"]
+    # 4131 still runs; 4102's run was deleted by retention (404); 3950 is before the window.
+    # 4131 is the newest record: nothing is done before it, so no draft carries a cursor (a later
+    # backfill reads the environment again; the ledger drops what was sent)
+    assert [d.cursor for d in drafts] == [None, None]
     assert [d.job_id for d in drafts] == ["20952", "20948"]
     assert [mapped(d.status) for d in drafts] == ["Succeeded", "Failed"]
     assert drafts[0].job_duration == 278
@@ -125,6 +129,61 @@ def test_environment_deployment_records(adapter, caplog):
     assert optional["stage"] == "Deploy_Prod"
     assert optional["job"] == "DeployWeb"
     assert "no longer exists" in caplog.text
+
+
+def _record(record_id, finished=True):
+    return {
+        "id": record_id,
+        "stageName": "Deploy_Prod",
+        "jobName": "DeployWeb",
+        "owner": {"id": 20000 + record_id},
+        "result": "succeeded" if finished else None,
+        "startTime": "2025-11-29T09:00:00Z",
+        "finishTime": "2025-11-29T09:04:00Z" if finished else None,
+    }
+
+
+def _environment(monkeypatch, records):
+    from customcd_azure_devops import api
+
+    monkeypatch.setattr(api, "resolve_environment", lambda client, project, name: 3)
+    monkeypatch.setattr(
+        api, "list_environment_records", lambda *args, **kwargs: iter([(records, None)])
+    )
+    monkeypatch.setattr(
+        api, "get_build", lambda client, project, run: _build(run, "2025-11-29T08:55:00Z")
+    )
+
+
+def test_deployment_cursor_formats():
+    from customcd_azure_devops.history import DeploymentCursor
+
+    assert str(DeploymentCursor(3, 4135, 4100)) == "deployment:3:4135:4100"
+    assert DeploymentCursor.parse("deployment:3:4135:4100", 3) == DeploymentCursor(3, 4135, 4100)
+    # the cursor of earlier versions: that record was done (and the newer ones before it)
+    assert DeploymentCursor.parse("deployment:3:4119", 3) == DeploymentCursor(3, 4119, 4119)
+    assert DeploymentCursor.parse("deployment:4:4135:4100", 3) is None  # another environment
+    assert DeploymentCursor.parse("deployment:3:4100:4135", 3) is None
+    assert DeploymentCursor.parse("build:1764402609:20932", 3) is None
+
+
+def test_deployments_resume_reads_new_records_and_the_rest_below(adapter, monkeypatch):
+    # records 4131..4127 were done by an earlier run; 4135 is new, 4100 was not reached yet
+    _environment(monkeypatch, [_record(4135), _record(4131), _record(4127), _record(4100)])
+    q = query(selection={"environment": ["production"]}, resume_from="deployment:3:4131:4127")
+    drafts = list(adapter.history(q))
+    assert [d.job_id for d in drafts] == ["24135", "24100"]
+    # above the done range two ranges are done, which one cursor cannot say: the saved one stays
+    assert drafts[0].cursor == "deployment:3:4131:4127"
+    assert drafts[1].cursor == "deployment:3:4135:4100"
+
+
+def test_a_running_deployment_freezes_the_cursor_just_before_it(adapter, monkeypatch):
+    records = [_record(4140), _record(4135, finished=False), _record(4131), _record(4100)]
+    _environment(monkeypatch, records)
+    drafts = list(adapter.history(query(selection={"environment": ["production"]})))
+    assert [d.job_id for d in drafts] == ["24140", "24131", "24100"]
+    assert [d.cursor for d in drafts] == ["deployment:3:4140:4140"] + ["deployment:3:4140:4136"] * 2
 
 
 def test_history_needs_a_token(adapter):

@@ -62,6 +62,17 @@ def test_blocked_deployment_is_on_hold_when_asked(adapter):
     assert to_epoch(blocked.job_start_time) == to_epoch("2025-11-26T14:00:01Z")
     assert any("started_at" in note for note in blocked.notes)
     assert body_from(adapter, blocked)["status"] == "On Hold"
+    # not final: it and every later draft carry the cursor just before it (deployment 884), so a
+    # later backfill reads it again and sends its final record
+    assert drafts[1].cursor == "deployments|7|1764061890.702|881"
+    assert blocked.cursor == drafts[3].cursor == "deployments|7|1764165778.100|883"
+
+
+@pytest.mark.vcr("history_deployments_paged.yaml")
+def test_a_deployment_waiting_for_a_person_keeps_the_cursor_before_it(adapter):
+    drafts = list(adapter.history(query()))
+    assert [d.job_id for d in drafts] == ["11501", "11502", "11720"]  # 11611 is blocked
+    assert drafts[-1].cursor == "deployments|7|1764165778.100|883"
 
 
 @pytest.mark.vcr("history_deployments_paged.yaml")
@@ -116,6 +127,19 @@ def test_cursor_round_trip():
     assert Cursor.parse("pipelines|7|nan|1150") is None
     assert cursor.passed(1_764_061_890_702, 1150)
     assert not cursor.passed(1_764_061_890_702, 1151)
+
+
+def test_the_cursor_before_an_item_passes_what_came_before_it_only():
+    from customcd_gitlab.history import Cursor
+
+    item = Cursor("deployments", "7", 1_764_061_890_702, 1150)
+    before = item.before()
+    assert str(before) == "deployments|7|1764061890.702|1149"
+    assert Cursor.parse(str(before)) == before
+    assert not before.passed(1_764_061_890_702, 1150)  # the item itself is read again
+    assert before.passed(1_764_061_890_702, 1149)  # same millisecond, lower id: before it
+    assert before.passed(1_764_061_890_701, 9999)
+    assert not before.passed(1_764_061_890_703, 1)
 
 
 def test_cursor_keeps_items_updated_later_in_the_same_second():

@@ -78,6 +78,8 @@ def test_history_includes_a_build_paused_for_input_when_asked(adapter, vcr):
     assert drafts[-1].job_id == "payments/api#130"
     assert adapter.status_map[drafts[-1].status] == "On Hold"
     assert drafts[-1].job_duration is None
+    # not final: its cursor stays just before it, so a later backfill reads it again
+    assert drafts[-1].cursor == "payments/api#129" and drafts[-2].cursor == "payments/api#129"
 
 
 @pytest.mark.vcr("history_folder_multibranch.yaml")

@@ -5,16 +5,20 @@
   ``--repository``; pages follow the ``x-ms-continuationtoken`` response header, one page at a
   time as the backfill consumes items. Cursor ``build:<start epoch>:<build id>``.
 * Environment deployments (``--environment NAME``): ``environmentdeploymentrecords`` (newest
-  first), each joined to its run for the commit. Cursor ``deployment:<environment id>:<record id>``.
+  first, by record id), each joined to its run for the commit. Cursor
+  ``deployment:<environment id>:<high>:<low>``: the records with ids from ``low`` to ``high`` are
+  done (see :class:`DeploymentCursor`).
 
 Unfinished runs are skipped; a run parked on an approval (a pending ``Checkpoint.Approval`` in its
-timeline) is yielded as ``On Hold`` when the query asks for it. Such an item carries the cursor of
-the item before it, so a resumed backfill looks at it again once it has finished.
+timeline) is yielded as ``On Hold`` when the query asks for it. The first item that is not final
+freezes the cursor just before it: it and every later draft of the run carry that cursor, so a
+resumed or later backfill reads it again once it has finished (the ledger drops what was sent).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -26,7 +30,7 @@ from .envvars import first
 from .records import draft_from_build, draft_from_deployment
 from .rest import DOCS, collection_url, credentials_from_env
 
-__all__ = ["iter_history"]
+__all__ = ["DeploymentCursor", "iter_history"]
 
 _DAY = 86400
 
@@ -75,8 +79,9 @@ def iter_history(query: HistoryQuery) -> Iterator[Draft]:
     ) as client:
         environments = [str(e) for e in _as_list(selection.get("environment"))]
         if environments:
+            state = _Frozen()
             for name in environments:
-                yield from _deployments(client, str(project), name, query, page_size)
+                yield from _deployments(client, str(project), name, query, page_size, state)
         else:
             yield from _builds(client, str(project), query, page_size)
 
@@ -110,7 +115,8 @@ def _builds(client: Any, project: str, query: HistoryQuery, page_size: int) -> I
             if repository_type == "TfsGit"
             else str(repository)
         )
-    last_cursor = query.resume_from
+    # the cursor just before the first run not final yet; once set, every later draft carries it
+    frozen: str | None = None
     pages = api.list_builds(
         client,
         project,
@@ -133,13 +139,22 @@ def _builds(client: Any, project: str, query: HistoryQuery, page_size: int) -> I
             if query.until is not None and start_epoch > query.until:
                 continue
             if str(build.get("status", "")).lower() != "completed":
+                if frozen is None:
+                    # no build has id 0: a resume starts at this start time and passes nothing
+                    frozen = f"build:{start_epoch}:0"
+                    query.log.info(
+                        "build %s is %s: the checkpoint stays before it, so a later backfill "
+                        "reads it again once it has finished",
+                        build.get("id"),
+                        build.get("status"),
+                    )
                 draft = _unfinished(client, project, build, query)
                 if draft is not None:
-                    draft.cursor = last_cursor
+                    draft.cursor = frozen
                     yield draft
                 continue
             draft = draft_from_build(build)
-            draft.cursor = last_cursor = f"build:{key[0]}:{key[1]}"
+            draft.cursor = frozen or f"build:{key[0]}:{key[1]}"
             yield draft
 
 
@@ -159,39 +174,117 @@ def _unfinished(
     return draft_from_build(build, on_hold_stage=approvals[0].get("stageName") or "")
 
 
+@dataclass(frozen=True)
+class DeploymentCursor:
+    """Which deployment records of one environment are done: ids ``low`` to ``high``.
+
+    Azure lists an environment's records newest first (by id). A run starts at the newest record,
+    ``top``; records above the saved ``high`` are new since the last run, the range from ``low``
+    to ``high`` is skipped, and records below ``low`` (an interrupted run's rest) are read on down
+    to the window's start. Once a run has passed through the done range, the done records are
+    the one range from the record just read up to ``top``. While a run is still above ``high``
+    the done records are two ranges, which one cursor cannot say: its drafts carry the saved
+    cursor unchanged (an interrupted run reads the new records again; the ledger drops what was
+    sent). The older cursor ``deployment:<environment id>:<record id>`` reads as ``high == low``.
+    """
+
+    environment_id: int
+    high: int
+    low: int
+
+    def __str__(self) -> str:
+        return f"deployment:{self.environment_id}:{self.high}:{self.low}"
+
+    @classmethod
+    def parse(cls, text: str | None, environment_id: int) -> DeploymentCursor | None:
+        """The cursor in ``text`` if it is one of this environment's, else ``None``."""
+        parts = _parse_cursor(text, "deployment")
+        if not parts or parts[0] != str(environment_id) or len(parts) not in (2, 3):
+            return None
+        if not all(p.isdigit() for p in parts[1:]):
+            return None
+        high, low = int(parts[1]), int(parts[-1])
+        return cls(environment_id, high, low) if low <= high else None
+
+    def done(self, record_id: int) -> bool:
+        """Whether the record was done by an earlier run."""
+        return self.low <= record_id <= self.high
+
+
 def _deployments(
-    client: Any, project: str, name: str, query: HistoryQuery, page_size: int
+    client: Any, project: str, name: str, query: HistoryQuery, page_size: int, state: _Frozen
 ) -> Iterator[Draft]:
     from . import api
 
     environment_id = api.resolve_environment(client, project, name)
-    below: int | None = None
-    resumed = _parse_cursor(query.resume_from, "deployment")
-    if resumed and len(resumed) == 2 and resumed[0] == str(environment_id) and resumed[1].isdigit():
-        below = int(resumed[1])
+    saved = DeploymentCursor.parse(query.resume_from, environment_id)
+    high: int | None = None  # the newest record done once this run has passed the saved range
+    above = saved is not None  # still among the records newer than the saved range
     builds: dict[Any, dict[str, Any] | None] = {}
+
+    def cursor(low: int) -> str | None:
+        """The cursor when every record from ``low`` up is done (``None``: none is)."""
+        if above:
+            return query.resume_from  # two done ranges: keep the saved one (see DeploymentCursor)
+        assert high is not None
+        return str(DeploymentCursor(environment_id, high, low)) if low <= high else None
+
     for records, _token in api.list_environment_records(
         client, project, environment_id, page_size=page_size
     ):
         for record in records:
             record_id = int(record.get("id", 0))
-            if below is not None and record_id >= below:
-                continue
+            if high is None:
+                high = max(record_id, saved.high) if saved is not None else record_id
+            if saved is not None and record_id <= saved.high:
+                above = False
+                if saved.done(record_id):
+                    continue
             queued = record.get("queueTime") or record.get("startTime")
             if queued and to_epoch(queued) < query.since - _DAY:
                 return  # newest first: everything after this is older than the window
             start = record.get("startTime")
-            if not start or not record.get("finishTime") or not record.get("result"):
-                continue  # not finished (or never started)
-            start_epoch = to_epoch(start)
-            if start_epoch < query.since or (query.until is not None and start_epoch > query.until):
+            if not record.get("finishTime") or not record.get("result"):
+                if _may_be_in_window(start, query):
+                    why = f"deployment record {record_id} of environment {name} is not finished"
+                    state.freeze(cursor(record_id + 1), why, query)
                 continue
+            if not start or not _may_be_in_window(start, query):
+                continue  # finished without starting (skipped, cancelled), or outside the window
             build = _owner_build(client, project, record, builds, query)
             if build is None:
                 continue
             draft = draft_from_deployment(record, name, build)
-            draft.cursor = f"deployment:{environment_id}:{record_id}"
+            draft.cursor = state.cursor(cursor(record_id))
             yield draft
+
+
+def _may_be_in_window(start: Any, query: HistoryQuery) -> bool:
+    """Whether an item starting at ``start`` (``None``: not started yet) belongs to the window."""
+    if not start:
+        return True
+    epoch = to_epoch(start)
+    return epoch >= query.since and (query.until is None or epoch <= query.until)
+
+
+@dataclass
+class _Frozen:
+    """The cursor just before the first item not final yet, shared by a run's environments."""
+
+    frozen: bool = False
+    value: str | None = None
+
+    def freeze(self, cursor: str | None, why: str, query: HistoryQuery) -> None:
+        """Keep ``cursor`` for every later draft (only the first call counts)."""
+        if not self.frozen:
+            self.frozen, self.value = True, cursor
+            query.log.info(
+                "%s: the checkpoint stays before it, so a later backfill reads it again", why
+            )
+
+    def cursor(self, here: str | None) -> str | None:
+        """The cursor a draft at ``here`` carries."""
+        return self.value if self.frozen else here
 
 
 def _owner_build(

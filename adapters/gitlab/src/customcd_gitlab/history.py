@@ -5,6 +5,11 @@ filters on ``updated_after`` when ordering by ``updated_at``) and read lazily, p
 (python-gitlab follows the ``Link: rel="next"`` header). Pipelines are listed the same way,
 filtered by ref, source and status, and each finished one is read in full for its start time,
 duration and user.
+
+An item in the window that is not final yet (running, pending, ``created``, waiting for a person:
+``manual``, ``blocked``, ``scheduled``) freezes the cursor just before it (:meth:`Cursor.before`):
+every later draft of the run carries that cursor, so a resumed or later backfill lists from there
+again and sends the item once it has finished (the ledger drops what was sent already).
 """
 
 from __future__ import annotations
@@ -40,6 +45,8 @@ __all__ = ["Cursor", "iter_history"]
 #: Items updated this long after ``until`` are past the window: the listing stops there.
 GRACE = 24 * 3600
 _FINISHED = frozenset({"success", "failed", "canceled"})
+#: Statuses that never change again (``skipped`` produces no record); any other is not final.
+_FINAL = _FINISHED | {"skipped"}
 _ON_HOLD = frozenset({"manual", "blocked", "scheduled"})
 
 
@@ -100,6 +107,14 @@ class Cursor:
             return (updated_ms // 1000, item_id) <= (self.updated_s, self.item_id)
         return (updated_ms, item_id) <= (self.updated_ms, self.item_id)
 
+    def before(self) -> Cursor:
+        """The cursor just before this item: a resume passes every item before it, not it.
+
+        GitLab orders by ``(updated_at, id)``: an item of the same millisecond with a smaller id
+        comes first, one with this id or a larger one does not.
+        """
+        return Cursor(self.source, self.project, self.updated_ms, self.item_id - 1, self.precise)
+
 
 @dataclass
 class _Run:
@@ -109,6 +124,22 @@ class _Run:
     query: HistoryQuery
     options: GitLabOptions
     resume: Cursor | None
+    #: the cursor just before the first item not final yet; every later draft carries it.
+    frozen: Cursor | None = None
+
+    def cursor(self, here: Cursor, status: str) -> str:
+        """The cursor of an item with ``status`` at ``here``: frozen once an item is not final."""
+        if self.frozen is None and status not in _FINAL:
+            self.frozen = here.before()
+            self.query.log.info(
+                "%s %s of project %s is %s: the checkpoint stays before it, so a later backfill "
+                "reads it again once it has finished",
+                here.source.rstrip("s"),
+                here.item_id,
+                here.project,
+                status or "not finished",
+            )
+        return str(self.frozen or here)
 
 
 def _selection_list(selection: Mapping[str, Any], key: str) -> list[str]:
@@ -254,17 +285,16 @@ def _deployments(run: _Run, project_id: Any, path: str | None) -> Iterator[Draft
                 and resume.passed(updated, deployment["id"])
             ):
                 continue
-            if not _wanted(run, deployment_status(deployment)):
-                continue
             draft = deployment_draft(
                 deployment, project_id=project_id, project_path=path, options=run.options
             )
             if not _in_window(run, epoch(draft.job_start_time)):
                 continue
-            draft.cursor = str(
-                Cursor("deployments", str(project_id), updated or 0, deployment["id"])
-            )
-            yield draft
+            status = deployment_status(deployment)
+            here = Cursor("deployments", str(project_id), updated or 0, deployment["id"])
+            draft.cursor = run.cursor(here, status)
+            if _wanted(run, status):
+                yield draft
 
 
 def _pipelines(run: _Run, project_id: Any, path: str | None) -> Iterator[Draft]:
@@ -295,18 +325,22 @@ def _pipelines(run: _Run, project_id: Any, path: str | None) -> Iterator[Draft]:
                 return
             if resume is not None and updated is not None and resume.passed(updated, summary["id"]):
                 continue
+            if not _in_window(run, epoch(summary.get("created_at"))):
+                continue
             status = str(summary.get("status") or "").lower()
+            # before the status filter: a running pipeline may finish with a wanted status
+            cursor = run.cursor(
+                Cursor("pipelines", str(project_id), updated or 0, summary["id"]), status
+            )
             if statuses and status not in statuses:
                 continue
             if not _wanted(run, status):
-                continue
-            if not _in_window(run, epoch(summary.get("created_at"))):
                 continue
             detail = project.pipelines.get(
                 summary["id"], timeout=run.query.timeout, **HISTORY_CALL_OPTIONS
             )
             draft = _pipeline_draft(dict(detail.attributes), project_id, path, run.options)
-            draft.cursor = str(Cursor("pipelines", str(project_id), updated or 0, summary["id"]))
+            draft.cursor = cursor
             yield draft
 
 

@@ -6,6 +6,10 @@ window's start is passed. Each job's builds in the window are then yielded oldes
 draft carrying the cursor ``<full job name>#<number>``: a resumed run skips the jobs before that
 job and that job's builds up to that number.
 
+A build still running (or paused at an ``input`` step) is not final: once one is met, the cursor
+stays just before it (``<job>#<number - 1>``) for every later draft of the run, so a resumed or
+later backfill reads it again once it has finished (the ledger drops what was sent already).
+
 ``--job`` names a job (``team/app``) or its URL, and may repeat. Folders, multibranch projects and
 organisation folders are walked: every job below them is read.
 
@@ -156,6 +160,8 @@ def history(query: HistoryQuery, name: str) -> Iterator[Draft]:
     repo_urls = [str(repo_url)] if repo_url else []
     emails = UserEmails(jenkins, with_slash(root), log, patience)
 
+    # the cursor just before the first build not final yet; once set, every later draft carries it
+    frozen: str | None = None
     for job in jobs:
         after = 0
         if resume:
@@ -172,11 +178,19 @@ def history(query: HistoryQuery, name: str) -> Iterator[Draft]:
             number = int(build.get("number") or 0)
             if number <= after:
                 continue
+            if frozen is None and build.get("building"):
+                frozen = f"{job.name}#{number - 1}"
+                log.info(
+                    "%s#%d is still running: the checkpoint stays before it, so a later "
+                    "backfill reads it again once it has finished",
+                    job.name,
+                    number,
+                )
             draft = _draft(
                 jenkins, job, build, repo_urls, emails, query.include_on_hold, log, patience
             )
             if draft is not None:
-                draft.cursor = f"{job.name}#{number}"
+                draft.cursor = frozen or f"{job.name}#{number}"
                 yield draft
 
 
