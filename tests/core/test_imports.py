@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -183,6 +184,26 @@ def _clean_env() -> dict[str, str]:
     }
 
 
+def _run_child(
+    argv: list[str], env: dict[str, str], cwd: Path
+) -> tuple[dict[str, Any], subprocess.CompletedProcess[str]]:
+    """Run :data:`_CHILD` with ``argv``: its report (the child's other stderr under "stderr")."""
+    proc = subprocess.run(
+        [sys.executable, "-c", _CHILD, *argv],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    marker = proc.stderr.rfind("@@IMPORTS@@")
+    assert marker >= 0, f"child crashed:\n{proc.stderr}"
+    report: dict[str, Any] = json.loads(proc.stderr[marker + len("@@IMPORTS@@") :].splitlines()[0])
+    assert report["error"] is None, report["error"]
+    report["stderr"] = proc.stderr[:marker]
+    return report, proc
+
+
 def _heavy(modules: list[str]) -> list[str]:
     return sorted(m for m in modules if m.split(".", 1)[0] in HEAVY)
 
@@ -220,18 +241,7 @@ def test_dry_run_imports_no_heavy_client(adapter: str, tmp_path: Path) -> None:
         "--start-time",
         str(int(time.time()) - 300),
     ]
-    proc = subprocess.run(
-        [sys.executable, "-c", _CHILD, *argv],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    marker = proc.stderr.rfind("@@IMPORTS@@")
-    assert marker >= 0, f"child crashed:\n{proc.stderr}"
-    report = json.loads(proc.stderr[marker + len("@@IMPORTS@@") :].splitlines()[0])
-    assert report["error"] is None, report["error"]
+    report, proc = _run_child(argv, env, tmp_path)
 
     if adapter not in report["installed"]:
         pytest.skip(f"adapter {adapter!r} is not registered (installed: {report['installed']})")
@@ -239,9 +249,7 @@ def test_dry_run_imports_no_heavy_client(adapter: str, tmp_path: Path) -> None:
         f"the {adapter} sample should be detected by exactly that adapter: {report['detected']}"
     )
     assert _heavy(report["after_detection"]) == [], "detection imported a heavy client"
-    assert report.get("exit") == 0, (
-        f"dry run failed ({report.get('exit')}):\n{proc.stderr[:marker]}"
-    )
+    assert report.get("exit") == 0, f"dry run failed ({report.get('exit')}):\n{report['stderr']}"
     body = json.loads(proc.stdout.strip().splitlines()[-1])
     assert body["commit_sha"] == SHA
     assert _heavy(report["after_dry_run"]) == [], (
@@ -263,3 +271,36 @@ def test_cli_import_is_light() -> None:
     loaded_plugins = sorted(m for m in modules if m.startswith("customcd_"))
     assert loaded_plugins == [], f"importing the CLI loaded plugins: {loaded_plugins}"
     assert "httpx" not in modules, "importing the CLI imported httpx"
+
+
+#: httpx's own transport stack; the webhook client's stdlib transport needs none of it.
+HTTP_STACK = ("httpcore", "h11", "anyio", "certifi")
+
+
+def test_send_to_a_plain_http_receiver_imports_no_httpcore(tmp_path: Path) -> None:
+    """A real ``customcd send`` to the local receiver goes through http.client.
+
+    ``ssl`` is not checked: httpx imports it when it is imported. ``certifi`` is checked: the
+    default trust store is loaded on the first https request only.
+    """
+    from customcd.receiver import Receiver
+    from helpers_delivery import record_args
+
+    with Receiver(company_id="1", token="imports-token") as receiver:
+        env = {k: v for k, v in _clean_env().items() if not k.upper().endswith("_PROXY")}
+        env.update(
+            {
+                "CUSTOMCD_URL": receiver.url,
+                "CUSTOMCD_COMPANY_ID": "1",
+                "CUSTOMCD_TOKEN": "imports-token",
+                "CUSTOMCD_OUTBOX": str(tmp_path / "outbox.sqlite3"),
+                "XDG_STATE_HOME": str(tmp_path / "state"),
+            }
+        )
+        report, _ = _run_child(["send", *record_args("imports-1")], env, tmp_path)
+        assert report.get("exit") == 0, report["stderr"]
+        assert [b["job_id"] for b in receiver.accepted] == ["imports-1"]
+    modules = report["after_dry_run"]  # after main() returned: here, after a real send
+    assert "httpx" in modules and "http.client" in modules  # it did use the HTTP client
+    stack = sorted(m for m in modules if m.split(".", 1)[0] in HTTP_STACK)
+    assert stack == [], f"sending over plain http imported {stack}"

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
@@ -17,6 +18,8 @@ from .problems import ConfigurationError
 
 if TYPE_CHECKING:
     import ssl
+
+    import httpx
 
 __all__ = ["Endpoint", "make_client", "quiet_http_loggers", "warn_if_cleartext"]
 
@@ -159,6 +162,59 @@ def ssl_context(ca_bundle: str | None, ca_dir: str | None) -> ssl.SSLContext | b
         ) from None
 
 
+def _trust_nothing() -> ssl.SSLContext:
+    """The TLS context of a plain-http endpoint's client: no CA at all, so it fails closed."""
+    import ssl
+
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+
+
+def _proxy_mounts(
+    verify: Callable[[], ssl.SSLContext],
+) -> dict[str, httpx.BaseTransport | None]:
+    """The mounts httpx makes for the proxy variables; each proxy transport made on first use.
+
+    httpx reads HTTP_PROXY, HTTPS_PROXY, ALL_PROXY and NO_PROXY only when it builds its own
+    transport; with ``transport=`` it ignores them. So the same map, from httpx's own reader
+    (the private ``httpx._utils.get_environment_proxies``; ``tests/core/test_transport_proxy.py``
+    compares the routes with the ones ``httpx.Client`` makes, to catch a change), is mounted here: a proxied URL goes through ``httpx.HTTPTransport(proxy=...)`` exactly as before
+    (same TLS trust, ``trust_env``); a ``None`` mount (NO_PROXY) uses the client's transport. A
+    proxy URL with an unknown scheme is still refused when the client is made.
+    """
+    import httpx
+    from httpx._utils import get_environment_proxies
+
+    class MadeOnUse(httpx.BaseTransport):
+        """httpx's proxy transport, built on its first request (it imports httpcore)."""
+
+        def __init__(self, proxy: httpx.Proxy) -> None:
+            self.proxy = proxy
+            self._made: httpx.BaseTransport | None = None
+            self._lock = threading.Lock()
+
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            """Build the proxy transport if needed and let it send ``request``."""
+            with self._lock:
+                if self._made is None:
+                    self._made = httpx.HTTPTransport(
+                        verify=verify(), trust_env=True, proxy=self.proxy
+                    )
+                made = self._made
+            return made.handle_request(request)
+
+        def close(self) -> None:
+            """Close the proxy transport if it was built."""
+            with self._lock:
+                made, self._made = self._made, None
+            if made is not None:
+                made.close()
+
+    return {
+        pattern: None if url is None else MadeOnUse(httpx.Proxy(url=url))
+        for pattern, url in get_environment_proxies().items()
+    }
+
+
 def make_client(
     endpoint: Endpoint,
     *,
@@ -167,26 +223,41 @@ def make_client(
     timeout: float = 10.0,
     **extra: Any,
 ) -> Any:
-    """An httpx client that verifies TLS, honours proxy variables and never follows redirects."""
-    import ssl
+    """An httpx client that verifies TLS, honours proxy variables and never follows redirects.
 
+    Requests go through :class:`~customcd.stdlib_transport.StdlibTransport` (http.client, so
+    neither httpcore nor h11 nor anyio is imported), except those the proxy variables route to a
+    proxy: they go through httpx's own proxy transport (see :func:`_proxy_mounts`).
+
+    :raises ConfigurationError: when the CA bundle cannot be read (https endpoints only).
+    """
     import httpx
 
+    from .stdlib_transport import StdlibTransport
+
     quiet_http_loggers()
-    # plain http (loopback): no TLS ever happens on this client, so do not parse the CA bundle;
-    # an empty context would refuse any certificate (fails closed)
-    verify: Any = (
-        ssl_context(ca_bundle, ca_dir)
-        if endpoint.is_https
-        else ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    )
+    tls: ssl.SSLContext | Callable[[], ssl.SSLContext] | None
+    if endpoint.is_https:
+        # a custom CA is read now, so an unreadable bundle is a configuration error, not a retry;
+        # the default trust (certifi or SSL_CERT_FILE/SSL_CERT_DIR, as httpx) on the first request
+        verify = ssl_context(ca_bundle, ca_dir)
+        tls = None if isinstance(verify, bool) else verify
+    else:
+        # plain http (loopback): no TLS ever happens on this client, so do not parse the CA
+        # bundle; an empty context would refuse any certificate (fails closed)
+        tls = _trust_nothing
+    transport = StdlibTransport(ssl_context=tls)
+    options: dict[str, Any] = {
+        "transport": transport,
+        "mounts": _proxy_mounts(transport.tls_context),
+        **extra,
+    }
     return httpx.Client(
-        verify=verify,
         follow_redirects=False,
         trust_env=True,
         timeout=httpx.Timeout(timeout),
         headers={"User-Agent": "customcd"},
-        **extra,
+        **options,
     )
 
 
