@@ -532,8 +532,78 @@ def _azure_get(path: str, params: dict[str, Any], doc: Any, status: int = 200, t
     return _azure_interaction(params, doc, status, token, path=path)
 
 
-def azure_environment(records: list[dict[str, Any]], runs: dict[int, int]) -> list[dict]:
-    """Environment ``production`` (id 3): its records (newest first) and their runs."""
+#: Deployment jobs of stage Deploy_Prod: YAML name -> (display name, number in its job GUID).
+AZURE_JOBS = {"DeployWeb": ("Deploy web app", 1), "DeployApi": ("Deploy API", 2)}
+
+
+def azure_job_guid(run: int, job: str) -> str:
+    """The timeline record id of a deployment job of a run (``System.JobId`` in that job)."""
+    return f"{run:08x}-5e1d-4c0b-9a7f-{AZURE_JOBS[job][1]:012x}"
+
+
+def azure_job_start(record: dict[str, Any]) -> str:
+    """When the job of a deployment record started by the run's timeline: 2 s after the record."""
+    return _iso(int(_epoch(record["startTime"])) + 2, ".4100000")
+
+
+def azure_timeline(run: int, records: list[dict[str, Any]]) -> dict[str, Any]:
+    """``GET builds/{run}/timeline``: stage Deploy_Prod and, per record, its phase and job."""
+    stage_id = f"{run:08x}-5e1d-4c0b-9a7f-000000000000"
+    first = min(_epoch(r["startTime"]) for r in records)
+    entries: list[dict[str, Any]] = [
+        {
+            "previousAttempts": [],
+            "id": stage_id,
+            "parentId": None,
+            "type": "Stage",
+            "name": "Deploy to production",
+            "identifier": "Deploy_Prod",
+            "attempt": 1,
+            "state": "completed",
+            "result": "succeeded",
+            "startTime": _iso(int(first) - 5, ".0133333"),
+            "order": 2,
+        }
+    ]
+    for record in records:
+        job = record["jobName"]
+        display, number = AZURE_JOBS[job]
+        finished = record.get("result") is not None
+        common = {
+            "previousAttempts": [],
+            "name": display,
+            "attempt": record["jobAttempt"],
+            "state": "completed" if finished else "inProgress",
+            "result": record.get("result"),
+            "startTime": azure_job_start(record),
+            "finishTime": record.get("finishTime"),
+            "order": number,
+        }
+        phase_id = f"{run:08x}-5e1d-4c0b-9a7f-{number + 100:012x}"
+        entries.append(
+            {
+                **common,
+                "id": phase_id,
+                "parentId": stage_id,
+                "type": "Phase",
+                "identifier": f"Deploy_Prod.{job}",
+            }
+        )
+        entries.append(
+            {
+                **common,
+                "id": azure_job_guid(run, job),
+                "parentId": phase_id,
+                "type": "Job",
+                "identifier": f"Deploy_Prod.{job}.{job}",
+            }
+        )
+    return {"records": entries, "id": f"{run:08x}-cfd8-dc6c-4b48-9d4c2fbb694c", "changeId": 12}
+
+
+def azure_environment(records: list[dict[str, Any]]) -> list[dict]:
+    """Environment ``production`` (id 3): its records (newest first), and the run (one GET)
+    and timeline (one GET) behind each finished one."""
     preview = {"api-version": AZURE_PREVIEW}
     environments = {"count": 1, "value": [{"id": 3, "name": "production"}]}
     out = [
@@ -546,9 +616,21 @@ def azure_environment(records: list[dict[str, Any]], runs: dict[int, int]) -> li
             {"count": len(records), "value": records},
         ),
     ]
-    for run, start in runs.items():
+    runs: dict[int, list[dict[str, Any]]] = {}
+    for record in records:
+        if record.get("result") is not None:
+            runs.setdefault(record["owner"]["id"], []).append(record)
+    for run, its in runs.items():
+        start = int(min(_epoch(r["startTime"]) for r in its))
         out.append(
             _azure_get(f"_apis/build/builds/{run}", {"api-version": "7.1"}, azure_run(run, start))
+        )
+        out.append(
+            _azure_get(
+                f"_apis/build/builds/{run}/timeline",
+                {"api-version": "7.1"},
+                azure_timeline(run, its),
+            )
         )
     return out
 
@@ -563,9 +645,28 @@ def azure_deployments_running(run: int) -> list[dict[str, Any]]:
     records = [azure_record(5000 + n, 20960 + n, starts[20960 + n]) for n in (5, 4, 3)]
     if run == 1:
         records[0] = azure_record(5005, 20965, starts[20965], finished=False)
-        return azure_environment(records, {r: starts[r] for r in (20964, 20963)})
+        return azure_environment(records)
     records.insert(0, azure_record(5006, 20966, starts[20966]))
-    return azure_environment(records, {r: starts[r] for r in (20966, 20965, 20964, 20963)})
+    return azure_environment(records)
+
+
+AZURE_TWO_JOBS_RUN = 20970
+
+
+def azure_two_jobs_records() -> list[dict[str, Any]]:
+    """Run 20970 deploys to ``production`` with two deployment jobs of stage Deploy_Prod,
+    DeployApi (record 5102) and DeployWeb (5101), started within the same second."""
+    start = AZURE_D0 + 10 * 86400
+    run = AZURE_TWO_JOBS_RUN
+    api = azure_record(5102, run, start, jobName="DeployApi", startTime=_iso(start, ".6000000"))
+    return [api, azure_record(5101, run, start)]
+
+
+def azure_two_jobs_step() -> list[dict[str, Any]]:
+    """Step mode in run 20970's DeployWeb job reads the run's timeline (the job's start)."""
+    run = AZURE_TWO_JOBS_RUN
+    timeline = azure_timeline(run, azure_two_jobs_records())
+    return [_azure_get(f"_apis/build/builds/{run}/timeline", {"api-version": "7.1"}, timeline)]
 
 
 def main() -> None:
@@ -579,6 +680,9 @@ def main() -> None:
     running = {"api": frozenset({3})}
     _write("jenkins", "backfill_jenkins_running_1.yaml", jenkins(False, "rel", RELEASE, running))
     _write("jenkins", "backfill_jenkins_running_2.yaml", jenkins(False, "rel", RELEASE, {}))
+    two_jobs = azure_environment(azure_two_jobs_records())
+    _write("azure_devops", "backfill_azure_deployments_two_jobs.yaml", two_jobs)
+    _write("azure_devops", "step_azure_deploy_web.yaml", azure_two_jobs_step())
     for run in (1, 2):
         _write("gitlab", f"backfill_gitlab_running_{run}.yaml", gitlab_running(run))
         _write("azure_devops", f"backfill_azure_running_{run}.yaml", azure_running(run))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from backfill_support import no_secret, sent_ids
-from make_cassettes import AZURE_COUNT, azure_build
+from backfill_support import no_secret, replay, sent_ids
+from make_cassettes import AZURE_COUNT, AZURE_TWO_JOBS_RUN, azure_build, azure_job_guid, azure_run
 
 PAT = "azdo-pat-0123456789abcdefFAKE"  # fake; cassettes hold REDACTED
 ENV = {"SYSTEM_COLLECTIONURI": "https://dev.azure.com/contoso/", "AZURE_DEVOPS_PAT": PAT}
@@ -155,6 +155,11 @@ def test_a_build_running_in_one_run_is_sent_by_the_next_once(backfill, customcd_
 ENVIRONMENT_ARGS = [*ARGS[:3], "--environment", "production", *ARGS[7:]]
 
 
+def deploy(run: int, job: str = "DeployWeb") -> str:
+    """The job_id of deployment job ``job`` (stage Deploy_Prod) of ``run``."""
+    return f"{run}/Deploy_Prod/{job}"
+
+
 def test_environment_deployments_resume_with_new_and_finished_records(backfill, customcd_receiver):
     """backfill_azure_deployments_running_*: records 5003-5005 newest first; 5005 runs in run 1.
     Run 2: 5005 has finished, 5006 is new. Run 3 (same answers): nothing new."""
@@ -163,7 +168,7 @@ def test_environment_deployments_resume_with_new_and_finished_records(backfill, 
     )
     assert first.exit_code == 0, first.stderr
     assert first.count("delivered") == 2  # 5004 and 5003
-    assert set(sent_ids(customcd_receiver)) == {"20964", "20963"}
+    assert set(sent_ids(customcd_receiver)) == {deploy(20964), deploy(20963)}
 
     # the newest record was still running: no checkpoint was saved, run 2 reads it all again
     second = backfill(
@@ -174,7 +179,7 @@ def test_environment_deployments_resume_with_new_and_finished_records(backfill, 
     assert second.count("read") == 4
     assert second.count("delivered") == 2 and second.count("delivered before (ledger)") == 2
     ids = sent_ids(customcd_receiver)
-    assert set(ids) == {"20966", "20965", "20964", "20963"} and len(ids) == 4
+    assert set(ids) == {deploy(run) for run in (20966, 20965, 20964, 20963)} and len(ids) == 4
 
     # records 5003 to 5006 are done: a later run skips them (the old cursor skipped new ones)
     third = backfill(
@@ -183,3 +188,89 @@ def test_environment_deployments_resume_with_new_and_finished_records(backfill, 
     assert third.exit_code == 0, third.stderr
     assert "after deployment:3:5006:5003 " in third.stderr
     assert third.count("read") == 0 and len(customcd_receiver.requests) == 4
+
+
+def test_deployment_jobs_of_one_run_to_one_environment_stay_apart(backfill, customcd_receiver):
+    """backfill_azure_deployments_two_jobs: run 20970's DeployWeb and DeployApi both deploy to
+    production, started in the same second, same commit, same result: two records (they used to
+    share the run id as job_id, and so one identity)."""
+    run = backfill(
+        "azure-devops", "backfill_azure_deployments_two_jobs.yaml", ENVIRONMENT_ARGS, ENV
+    )
+    assert run.exit_code == 0, run.stderr
+    assert run.count("delivered") == 2 and run.count("delivered before (ledger)") == 0
+    bodies = {b["job_id"]: b for b in customcd_receiver.accepted}
+    assert set(bodies) == {deploy(AZURE_TWO_JOBS_RUN), deploy(AZURE_TWO_JOBS_RUN, "DeployApi")}
+    starts = {b["job_start_time"] for b in bodies.values()}
+    assert len(starts) == 1  # the same second: only the job ids keep them apart
+    assert run.cassette.play_count == 4  # environment, records, the run and its timeline once
+
+
+JOB_TOKEN = "azdo-job-token-0123456789FAKE"  # fake; cassettes hold REDACTED
+
+
+def deploy_web_step_env() -> dict[str, str]:
+    """The variables of the final step of run 20970's DeployWeb deployment job."""
+    build = azure_run(AZURE_TWO_JOBS_RUN, 0)
+    return {
+        "TF_BUILD": "True",
+        "SYSTEM_COLLECTIONURI": "https://dev.azure.com/contoso/",
+        "SYSTEM_TEAMPROJECT": "Fabrikam Web",
+        "SYSTEM_ACCESSTOKEN": JOB_TOKEN,
+        "BUILD_BUILDID": str(AZURE_TWO_JOBS_RUN),
+        "BUILD_SOURCEVERSION": build["sourceVersion"],
+        "BUILD_REPOSITORY_ID": build["repository"]["id"],
+        "BUILD_REPOSITORY_NAME": build["repository"]["name"],
+        "BUILD_REQUESTEDFOREMAIL": "dana@contoso.com",
+        "BUILD_DEFINITIONNAME": "fabrikam-web-deploy",
+        "SYSTEM_STAGENAME": "Deploy_Prod",
+        "SYSTEM_STAGEDISPLAYNAME": "Deploy to production",
+        "SYSTEM_JOBNAME": "DeployWeb",
+        "SYSTEM_JOBDISPLAYNAME": "Deploy web app",
+        "SYSTEM_JOBID": azure_job_guid(AZURE_TWO_JOBS_RUN, "DeployWeb"),
+        "SYSTEM_JOBATTEMPT": "1",
+        "ENVIRONMENT_NAME": "production",
+        "AGENT_JOBSTATUS": "Succeeded",
+    }
+
+
+def test_step_mode_and_backfill_give_a_deployment_job_the_same_identity(
+    backfill, customcd_cli, customcd_env, customcd_receiver, tmp_path
+):
+    """The DeployWeb job reports itself with ``customcd send`` (step mode, the run's timeline
+    for its start); a backfill of the environment afterwards builds the same record identity
+    for it and sends only DeployApi."""
+    with replay("azure_devops", "step_azure_deploy_web.yaml"):
+        sent = customcd_cli(
+            ["send", "--service-id", "31"], env={**customcd_env, **deploy_web_step_env()}
+        )
+    assert sent.exit_code == 0, sent.stderr
+    (live,) = customcd_receiver.accepted
+    assert live["job_id"] == deploy(AZURE_TWO_JOBS_RUN)
+
+    out = tmp_path / "history.jsonl"
+    dry = backfill(
+        "azure-devops",
+        "backfill_azure_deployments_two_jobs.yaml",
+        [*ENVIRONMENT_ARGS, "--dry-run", "--output", str(out)],
+        ENV,
+    )
+    assert dry.exit_code == 0, dry.stderr
+    history = {b["job_id"]: b for b in map(json.loads, out.read_text().splitlines())}
+    same = history[deploy(AZURE_TWO_JOBS_RUN)]
+    identity = ("service_id", "job_id", "commit_sha", "job_start_time", "status")
+    assert {k: same[k] for k in identity} == {k: live[k] for k in identity}
+    assert same["job_start_time"] == live["job_start_time"] == 1_762_934_402  # the job's start
+
+    run = backfill(
+        "azure-devops", "backfill_azure_deployments_two_jobs.yaml", ENVIRONMENT_ARGS, ENV
+    )
+    assert run.exit_code == 0, run.stderr
+    assert run.count("delivered") == 1 and run.count("delivered before (ledger)") == 1
+    assert sent_ids(customcd_receiver) == [
+        deploy(AZURE_TWO_JOBS_RUN),
+        deploy(AZURE_TWO_JOBS_RUN, "DeployApi"),
+    ]
+    for text in (sent.stdout, sent.stderr, dry.stderr, run.stderr, out.read_text()):
+        no_secret(JOB_TOKEN, text)
+        no_secret(PAT, text)

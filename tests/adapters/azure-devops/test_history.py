@@ -120,14 +120,26 @@ def test_environment_deployment_records(adapter, caplog):
     # 4131 is the newest record: nothing is done before it, so no draft carries a cursor (a later
     # backfill reads the environment again; the ledger drops what was sent)
     assert [d.cursor for d in drafts] == [None, None]
-    assert [d.job_id for d in drafts] == ["20952", "20948"]
+    # one record per deployment job: <run>/<stage>/<job>, as step mode reports that job
+    assert [d.job_id for d in drafts] == [
+        "20952/Deploy_Prod/DeployWeb",
+        "20948/Deploy_Prod/DeployWeb",
+    ]
     assert [mapped(d.status) for d in drafts] == ["Succeeded", "Failed"]
-    assert drafts[0].job_duration == 278
+    # the start of the job's record in the run's timeline (as step mode reads it), not the
+    # deployment record's 11:15:03.7766667Z
+    assert drafts[0].job_start_time == "2025-11-29T11:15:05.2466667Z"
+    assert drafts[0].job_duration == 276  # to the deployment record's finish, 11:19:41.92
     assert len(drafts[0].commit_sha) == 40
     optional = {item["key"]: item["value"] for item in drafts[0].optional}
     assert optional["environment"] == "production"
-    assert optional["stage"] == "Deploy_Prod"
-    assert optional["job"] == "DeployWeb"
+    assert optional["stage"] == "Deploy to production"  # display names, as in step mode
+    assert optional["job"] == "Deploy web app"
+    assert drafts[0].facts["stage"] == "Deploy to production"
+    assert drafts[0].facts["job_name"] == "DeployWeb"
+    # 20948's timeline (an older server) names no job identifiers: the record's own start
+    assert drafts[1].job_start_time == "2025-11-29T10:44:11.3566667Z"
+    assert {item["key"]: item["value"] for item in drafts[1].optional}["stage"] == "Deploy_Prod"
     assert "no longer exists" in caplog.text
 
 
@@ -153,6 +165,7 @@ def _environment(monkeypatch, records):
     monkeypatch.setattr(
         api, "get_build", lambda client, project, run: _build(run, "2025-11-29T08:55:00Z")
     )
+    monkeypatch.setattr(api, "get_timeline", lambda client, project, run: [])
 
 
 def test_deployment_cursor_formats():
@@ -172,7 +185,7 @@ def test_deployments_resume_reads_new_records_and_the_rest_below(adapter, monkey
     _environment(monkeypatch, [_record(4135), _record(4131), _record(4127), _record(4100)])
     q = query(selection={"environment": ["production"]}, resume_from="deployment:3:4131:4127")
     drafts = list(adapter.history(q))
-    assert [d.job_id for d in drafts] == ["24135", "24100"]
+    assert [d.job_id.split("/")[0] for d in drafts] == ["24135", "24100"]
     # above the done range two ranges are done, which one cursor cannot say: the saved one stays
     assert drafts[0].cursor == "deployment:3:4131:4127"
     assert drafts[1].cursor == "deployment:3:4135:4100"
@@ -182,8 +195,31 @@ def test_a_running_deployment_freezes_the_cursor_just_before_it(adapter, monkeyp
     records = [_record(4140), _record(4135, finished=False), _record(4131), _record(4100)]
     _environment(monkeypatch, records)
     drafts = list(adapter.history(query(selection={"environment": ["production"]})))
-    assert [d.job_id for d in drafts] == ["24140", "24131", "24100"]
+    assert [d.job_id.split("/")[0] for d in drafts] == ["24140", "24131", "24100"]
     assert [d.cursor for d in drafts] == ["deployment:3:4140:4140"] + ["deployment:3:4140:4136"] * 2
+
+
+def test_deployment_job_ids_keep_the_jobs_of_one_run_apart(adapter, monkeypatch):
+    # two deployment jobs of one run, same environment, same start: two records, not one
+    web, api_job = _record(4141), _record(4140)
+    api_job.update(owner={"id": 24141}, jobName="DeployApi")
+    rerun = _record(4142)
+    rerun.update(owner={"id": 24141}, jobAttempt=2)
+    _environment(monkeypatch, [rerun, web, api_job])
+    drafts = list(adapter.history(query(selection={"environment": ["production"]})))
+    assert [d.job_id for d in drafts] == [
+        "24141/Deploy_Prod/DeployWeb/2",
+        "24141/Deploy_Prod/DeployWeb",
+        "24141/Deploy_Prod/DeployApi",
+    ]
+
+
+def test_a_deployment_record_without_its_job_names_stays_apart(adapter, monkeypatch):
+    nameless = _record(4150)
+    nameless.update(stageName=None, jobName=None)
+    _environment(monkeypatch, [nameless])
+    (draft,) = adapter.history(query(selection={"environment": ["production"]}))
+    assert draft.job_id == "24150/deployment-4150"
 
 
 def test_history_needs_a_token(adapter):

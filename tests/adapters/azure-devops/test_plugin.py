@@ -127,11 +127,13 @@ def test_send_dry_run_prints_the_body(customcd_dry_run):
     env = base_env(
         AGENT_JOBSTATUS="SucceededWithIssues",
         ENVIRONMENT_NAME="production",
+        SYSTEM_STAGENAME="Deploy_Prod",
+        SYSTEM_JOBNAME="DeployWeb",
         SYSTEM_PIPELINESTARTTIME="2025-11-29 07:06:40+00:00",
         CUSTOMCD_SERVICE_ID="7",
     )
     body = customcd_dry_run(env, "--duration", "300")
-    assert body["job_id"] == "20931"
+    assert body["job_id"] == "20931/Deploy_Prod/DeployWeb"  # a deployment job: run/stage/job
     assert body["commit_sha"] == MERGE_SHA
     assert body["status"] == "Succeeded"
     assert body["job_start_time"] == 1764400000

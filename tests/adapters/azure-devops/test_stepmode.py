@@ -122,20 +122,20 @@ DEPLOY_JOB_ID = "3dc8fd7e-4368-5a92-293e-d53cefc8c4b3"
 
 
 def deployment_env(**extra: str) -> dict[str, str]:
-    return base_env(
-        BUILD_BUILDID="20934",
-        BUILD_BUILDNUMBER="20251129.4",
-        SYSTEM_STAGENAME="Deploy_Prod",
-        SYSTEM_STAGEDISPLAYNAME="Deploy to production",
-        SYSTEM_JOBNAME="DeployWeb",
-        SYSTEM_JOBDISPLAYNAME="Deploy web app",
-        SYSTEM_JOBID=DEPLOY_JOB_ID,
-        ENVIRONMENT_NAME="production",
-        ENVIRONMENT_ID="3",
-        STRATEGY_NAME="runOnce",
-        AGENT_JOBSTATUS="SucceededWithIssues",
-        **extra,
-    )
+    deployment = {
+        "BUILD_BUILDID": "20934",
+        "BUILD_BUILDNUMBER": "20251129.4",
+        "SYSTEM_STAGENAME": "Deploy_Prod",
+        "SYSTEM_STAGEDISPLAYNAME": "Deploy to production",
+        "SYSTEM_JOBNAME": "DeployWeb",
+        "SYSTEM_JOBDISPLAYNAME": "Deploy web app",
+        "SYSTEM_JOBID": DEPLOY_JOB_ID,
+        "ENVIRONMENT_NAME": "production",
+        "ENVIRONMENT_ID": "3",
+        "STRATEGY_NAME": "runOnce",
+        "AGENT_JOBSTATUS": "SucceededWithIssues",
+    }
+    return base_env(**{**deployment, **extra})
 
 
 def test_deployment_job_reports_its_environment(adapter):
@@ -148,12 +148,54 @@ def test_deployment_job_reports_its_environment(adapter):
 
 
 @pytest.mark.vcr("timeline_deployment_job.yaml")
-def test_job_scope_reads_the_jobs_timeline_record(adapter):
+def test_a_deployment_job_is_reported_as_that_job_from_its_timeline_record(adapter):
+    # the identity a backfill of the environment gives the same deployment job
     env = deployment_env(SYSTEM_ACCESSTOKEN=SECRET)
-    draft = adapter.collect(context(env, options={"job_scope": "job"}))
-    assert draft.job_id == f"20934/{DEPLOY_JOB_ID}"
+    draft = adapter.collect(context(env))
+    assert draft.job_id == "20934/Deploy_Prod/DeployWeb"
     assert draft.job_start_time == "2025-11-29T09:07:09.2466667Z"  # the job, not the run
     assert any("timeline" in note for note in draft.notes)
+    assert any("run/stage/job" in note for note in draft.notes)
+
+
+@pytest.mark.vcr("timeline_deployment_job.yaml")
+def test_job_scope_in_a_deployment_job_is_the_deployment_job(adapter):
+    env = deployment_env(SYSTEM_ACCESSTOKEN=SECRET)
+    draft = adapter.collect(context(env, options={"job_scope": "job"}))
+    assert draft.job_id == "20934/Deploy_Prod/DeployWeb"
+    assert draft.job_start_time == "2025-11-29T09:07:09.2466667Z"
+
+
+@pytest.mark.vcr("timeline_deployment_job.yaml")
+def test_job_scope_outside_a_deployment_job_is_the_run_and_job_guid(adapter):
+    env = deployment_env(SYSTEM_ACCESSTOKEN=SECRET, ENVIRONMENT_NAME="")
+    draft = adapter.collect(context(env, options={"job_scope": "job"}))
+    assert draft.job_id == f"20934/{DEPLOY_JOB_ID}"
+    assert draft.job_start_time == "2025-11-29T09:07:09.2466667Z"
+
+
+def test_build_scope_reports_the_run_even_in_a_deployment_job(adapter):
+    draft = adapter.collect(
+        context(deployment_env(), options={"job_scope": "build"}, job_start_time=1)
+    )
+    assert draft.job_id == "20934"
+
+
+def test_a_rerun_deployment_job_adds_its_attempt(adapter):
+    env = deployment_env(SYSTEM_JOBATTEMPT="2")
+    assert adapter.collect(context(env, job_start_time=1)).job_id == "20934/Deploy_Prod/DeployWeb/2"
+
+
+def test_the_yaml_job_name_stands_in_for_a_plain_job_name(adapter):
+    env = deployment_env(SYSTEM_JOBNAME="__default", SYSTEM_PHASENAME="DeployWeb")
+    assert adapter.collect(context(env, job_start_time=1)).job_id == "20934/Deploy_Prod/DeployWeb"
+
+
+def test_a_deployment_job_without_its_names_reports_the_run(adapter):
+    env = deployment_env(SYSTEM_STAGENAME="", SYSTEM_STAGEDISPLAYNAME="Deploy")
+    draft = adapter.collect(context(env, job_start_time=1))
+    assert draft.job_id == "20934"
+    assert any("reporting the run" in note for note in draft.notes)
 
 
 def test_bad_job_scope_option_is_named(adapter):

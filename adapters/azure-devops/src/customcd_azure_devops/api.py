@@ -30,6 +30,7 @@ from .rest import (
 
 __all__ = [
     "GUID",
+    "deployment_job",
     "deployment_start",
     "get_build",
     "get_release_environment",
@@ -83,17 +84,48 @@ def pending_approvals(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]
             continue
         if str(record.get("state") or "").lower() not in {"inprogress", "pending"}:
             continue
-        stage = None
-        parent = by_id.get(record.get("parentId"))
-        for _ in range(5):
-            if parent is None:
-                break
-            if parent.get("type") == "Stage":
-                stage = parent.get("name") or parent.get("identifier")
-                break
-            parent = by_id.get(parent.get("parentId"))
-        found.append({**record, "stageName": stage})
+        stage = _stage_of(record, by_id) or {}
+        found.append({**record, "stageName": stage.get("name") or stage.get("identifier")})
     return found
+
+
+def _stage_of(record: dict[str, Any], by_id: dict[Any, dict[str, Any]]) -> dict[str, Any] | None:
+    """The ``Stage`` record above a timeline record (a few parents up), or None."""
+    parent = by_id.get(record.get("parentId"))
+    for _ in range(5):
+        if parent is None or parent.get("type") == "Stage":
+            return parent
+        parent = by_id.get(parent.get("parentId"))
+    return None
+
+
+def deployment_job(
+    records: Sequence[dict[str, Any]], stage: str, job: str, attempt: int | None
+) -> dict[str, Any] | None:
+    """Return the timeline's ``Job`` record of deployment job ``job`` in stage ``stage``, or None.
+
+    A job record's ``identifier`` is ``<stage>.<job of the YAML>.<job>`` (a ``runOnce`` deployment
+    job ``DeployWeb`` of stage ``Deploy_Prod``: ``Deploy_Prod.DeployWeb.DeployWeb``): its first
+    part must be ``stage`` and its last ``job``, and exactly one record may match. Its ``attempt``
+    must be ``attempt`` when both are known (the timeline holds a job's latest attempt only). The
+    record returned carries ``stageDisplayName``: the name of its stage, when there is one.
+    """
+    found = []
+    for record in records:
+        parts = str(record.get("identifier") or "").split(".")
+        if (
+            record.get("type") == "Job"
+            and len(parts) >= 2
+            and (parts[0], parts[-1]) == (stage, job)
+        ):
+            found.append(record)
+    if len(found) != 1:
+        return None
+    chosen = found[0]
+    if attempt is not None and chosen.get("attempt") not in (None, attempt):
+        return None
+    stage_record = _stage_of(chosen, {record.get("id"): record for record in records})
+    return {**chosen, "stageDisplayName": (stage_record or {}).get("name")}
 
 
 def list_builds(

@@ -5,7 +5,8 @@
   ``--repository``; pages follow the ``x-ms-continuationtoken`` response header, one page at a
   time as the backfill consumes items. Cursor ``build:<start epoch>:<build id>``.
 * Environment deployments (``--environment NAME``): ``environmentdeploymentrecords`` (newest
-  first, by record id), each joined to its run for the commit. Cursor
+  first, by record id), each joined to its run for the commit and to the run's timeline for the
+  deployment job's start (as step mode reads it), one record per deployment job. Cursor
   ``deployment:<environment id>:<high>:<low>``: the records with ids from ``low`` to ``high`` are
   done (see :class:`DeploymentCursor`).
 
@@ -33,6 +34,8 @@ from .rest import DOCS, collection_url, credentials_from_env
 __all__ = ["DeploymentCursor", "iter_history"]
 
 _DAY = 86400
+#: Timelines kept for the next records (those of one run come together, newest first).
+_TIMELINES_KEPT = 8
 
 
 def _iso(epoch: int) -> str:
@@ -221,6 +224,7 @@ def _deployments(
     high: int | None = None  # the newest record done once this run has passed the saved range
     above = saved is not None  # still among the records newer than the saved range
     builds: dict[Any, dict[str, Any] | None] = {}
+    timelines: dict[Any, list[dict[str, Any]]] = {}
 
     def cursor(low: int) -> str | None:
         """The cursor when every record from ``low`` up is done (``None``: none is)."""
@@ -254,7 +258,8 @@ def _deployments(
             build = _owner_build(client, project, record, builds, query)
             if build is None:
                 continue
-            draft = draft_from_deployment(record, name, build)
+            job = _deployment_job(client, project, record, timelines)
+            draft = draft_from_deployment(record, name, build, job)
             draft.cursor = state.cursor(cursor(record_id))
             yield draft
 
@@ -285,6 +290,31 @@ class _Frozen:
     def cursor(self, here: str | None) -> str | None:
         """The cursor a draft at ``here`` carries."""
         return self.value if self.frozen else here
+
+
+def _deployment_job(
+    client: Any, project: str, record: dict[str, Any], cache: dict[Any, list[dict[str, Any]]]
+) -> dict[str, Any] | None:
+    """The run's timeline record of the record's deployment job (timelines cached per run)."""
+    from . import api
+
+    owner_id = (record.get("owner") or {}).get("id")
+    stage, job = record.get("stageName"), record.get("jobName")
+    if owner_id is None or not stage or not job:
+        return None
+    if owner_id not in cache:
+        if len(cache) >= _TIMELINES_KEPT:  # memory stays flat: a run's records come close together
+            cache.pop(next(iter(cache)))
+        try:
+            cache[owner_id] = api.get_timeline(client, project, owner_id)
+        except AdapterError as exc:
+            if "(404)" not in str(exc):
+                raise
+            cache[owner_id] = []
+    attempt = record.get("jobAttempt")
+    return api.deployment_job(
+        cache[owner_id], str(stage), str(job), attempt if isinstance(attempt, int) else None
+    )
 
 
 def _owner_build(

@@ -3,14 +3,19 @@
 Run as a final step with ``condition: always()``. Fields:
 
 * ``job_id``: ``BUILD_BUILDID``; with ``job_scope = "job"`` ``BUILD_BUILDID/SYSTEM_JOBID``
-  (one record per job); in a classic release ``release-<RELEASEID>-deployment-<DEPLOYMENTID>``.
+  (one record per job); in a YAML deployment job (``ENVIRONMENT_NAME`` set) unless
+  ``job_scope = "build"``: ``BUILD_BUILDID/SYSTEM_STAGENAME/SYSTEM_JOBNAME`` (``/SYSTEM_JOBATTEMPT``
+  from the second attempt; :func:`~.records.deployment_job_id`), the id ``customcd backfill
+  --environment`` gives the same deployment job; in a classic release
+  ``release-<RELEASEID>-deployment-<DEPLOYMENTID>``.
 * ``commit_sha``: ``BUILD_SOURCEVERSION``; in a pull-request build that is the merge commit Azure
   built, unless ``pr_commit = "head"`` asks for ``SYSTEM_PULLREQUEST_SOURCECOMMITID``.
 * ``status``: ``AGENT_JOBSTATUS`` (the job so far), mapped by :data:`~.statuses.STATUS_MAP`.
 * ``job_start_time``: Azure has no documented start variable. With a token (``SYSTEM_ACCESSTOKEN``
   mapped, or ``AZURE_DEVOPS_PAT``) the build's ``startTime`` (or the job's timeline record with
-  ``job_scope = "job"``) is read from REST; otherwise ``SYSTEM_PIPELINESTARTTIME`` (set by the
-  agent, undocumented) is used when present; otherwise ``--start-time`` is required.
+  ``job_scope = "job"`` and in deployment jobs) is read from REST; otherwise
+  ``SYSTEM_PIPELINESTARTTIME`` (set by the agent, undocumented) is used when present; otherwise
+  ``--start-time`` is required.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from customcd.adapter import AdapterError
 from customcd.draft import CollectContext, Draft
 
 from .envvars import first, is_classic_release, project_of
+from .records import deployment_job_id
 from .rest import DOCS, Credentials, collection_url, credentials_from_env, segment
 
 __all__ = ["NAME", "collect_step"]
@@ -63,12 +69,19 @@ def collect_step(context: CollectContext) -> Draft:
         )
     else:
         draft.triggered_by = first(env, "BUILD_REQUESTEDFOREMAIL", "BUILD_REQUESTEDFOR")
-    scope = str(options.get("job_scope", "build")).lower()
-    if scope not in {"build", "job"}:
+    scope = str(options.get("job_scope") or "auto").lower()
+    if scope not in {"auto", "build", "job"}:
         raise AdapterError(
             f"[adapters.{NAME}] job_scope must be 'build' or 'job', not {scope!r}", docs=DOCS
         )
-    draft.job_id = _job_id(env, release, scope)
+    draft.job_id = None
+    if scope != "build" and not release and first(env, "ENVIRONMENT_NAME"):
+        draft.job_id = _deployment_job_id(env, draft)
+    if draft.job_id is not None:
+        scope = "job"  # the deployment job's own start, from its timeline record
+    else:
+        scope = "job" if scope == "job" else "build"
+        draft.job_id = _job_id(env, release, scope)
     _optional_fields(draft, env, release)
     _start_time(draft, context, release, scope)
     return draft
@@ -102,6 +115,30 @@ def _commit(env: Mapping[str, str], options: Mapping[str, Any], draft: Draft) ->
         f'set pr_commit = "head" under [adapters.{NAME}] to report the PR\'s head commit'
     )
     return merge
+
+
+def _deployment_job_id(env: Mapping[str, str], draft: Draft) -> str | None:
+    """``<run>/<stage>/<job>`` of a YAML deployment job, as its environment deployment record."""
+    job = first(env, "SYSTEM_JOBNAME")
+    if job in (None, "__default"):  # a plain job's name; the YAML job's is System.PhaseName
+        job = first(env, "SYSTEM_PHASENAME") or job
+    job_id = deployment_job_id(
+        first(env, "BUILD_BUILDID"),
+        first(env, "SYSTEM_STAGENAME"),
+        job,
+        first(env, "SYSTEM_JOBATTEMPT"),
+    )
+    if job_id is None:
+        draft.notes.append(
+            "deployment job without SYSTEM_STAGENAME/SYSTEM_JOBNAME: reporting the run "
+            "(BUILD_BUILDID), not this deployment job"
+        )
+    else:
+        draft.notes.append(
+            f"deployment job: job_id {job_id} (run/stage/job), the id a backfill of the "
+            "environment gives it"
+        )
+    return job_id
 
 
 def _job_id(env: Mapping[str, str], release: bool, scope: str) -> str | None:
