@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
 from customcd.problems import InvalidRecord
 from customcd.receiver import Receiver
 from customcd.record import Record
@@ -190,3 +191,60 @@ def test_the_receiver_agrees_with_the_models(body):
     assert (response.status_code in (200, 201)) == valid, response.text
     if not valid:
         assert response.status_code == 422 and response.json()["problems"]
+
+
+def _full_schema(body):
+    """The full contract schema alone (Python rules included), without the quick path."""
+    from customcd.wire import _validate
+
+    return _validate("body", body, NOW)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(body=st.one_of(bodies(), valid_bodies()))
+def test_the_quick_path_decides_exactly_like_the_full_schema(body):
+    """validate_body's pydantic-core-only path never accepts what the full schema rejects, and
+    returns the same wire body byte for byte when both accept."""
+    try:
+        expected = json.dumps(_full_schema(body))
+    except InvalidRecord as full:
+        try:
+            validate_body(body, now=NOW)
+        except InvalidRecord as quick:
+            assert quick.problems == full.problems
+        else:
+            raise AssertionError(f"the quick path accepted a body the contract rejects: {body}")
+    else:
+        assert json.dumps(validate_body(body, now=NOW)) == expected
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"job_start_time": int(NOW) + 3600},  # future start
+        {"repo_id": None, "repo_name": "  "},  # no repository
+        {"optional": [{"key": "commit_sha", "value": "x", "type": "string"}]},  # reserved key
+        {"optional": [{"key": "a", "value": 1, "type": "integer"}] * 2},  # duplicate key
+        {"optional": [{"key": "qa", "value": [int(NOW), int(NOW) + 3600], "type": "timestamp"}]},
+        {"optional": [{"key": "n", "value": True, "type": "integer"}]},  # a boolean
+        {"optional": [{"key": "f", "value": float("inf"), "type": "float"}]},
+        {"optional": [{"key": "d", "value": -1, "type": "duration"}]},
+        {"optional": [{"key": "l", "value": [], "type": "string"}]},
+    ],
+)
+def test_the_quick_path_hands_every_rule_break_to_the_full_schema(change):
+    body = {
+        "job_id": "7",
+        "commit_sha": "a" * 40,
+        "service_id": 2,
+        "job_start_time": int(NOW) - 60,
+        "job_duration": 5,
+        "status": "Failed",
+        "repo_name": "acme/app",
+        **change,
+    }
+    with pytest.raises(InvalidRecord) as quick:
+        validate_body(body, now=NOW)
+    with pytest.raises(InvalidRecord) as full:
+        _full_schema(body)
+    assert quick.value.problems == full.value.problems

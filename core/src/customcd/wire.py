@@ -168,11 +168,16 @@ def _entry_rules(entry: dict[str, Any], info: cs.ValidationInfo) -> dict[str, An
     return entry
 
 
-def _record_rules(body: dict[str, Any], info: cs.ValidationInfo) -> dict[str, Any]:
-    """Rules that need the whole record or the clock; also drops absent fields (never null)."""
+def _drop_absent(body: dict[str, Any]) -> None:
+    """Remove optional base fields given as null, empty text or an empty list (never sent)."""
     for name in ("repo_id", "repo_name", "triggered_by", "job_type", "optional"):
         if name in body and (body[name] is None or body[name] == "" or body[name] == []):
             del body[name]
+
+
+def _record_rules(body: dict[str, Any], info: cs.ValidationInfo) -> dict[str, Any]:
+    """Rules that need the whole record or the clock; also drops absent fields (never null)."""
+    _drop_absent(body)
     if "repo_id" not in body and "repo_name" not in body:
         raise _fail("repo", "one of repo_id and repo_name must be given (both may be)")
     if body["job_start_time"] > _now(info) + FUTURE_TOLERANCE:
@@ -255,15 +260,78 @@ def body_schema() -> cs.CoreSchema:
     )
 
 
+def _quick_body_schema() -> cs.CoreSchema:
+    """The body schema with every optional value checked by pydantic-core itself (no Python).
+
+    It accepts a subset of what :func:`body_schema` accepts: each entry's value is checked against
+    its ``type`` through a tagged union, and the rules that need the whole record or the clock are
+    left to :func:`_quick_rules`. Whatever it rejects goes through :func:`body_schema` again,
+    which explains the problems.
+    """
+    scalars = {
+        "string": cs.str_schema(strict=True),
+        "integer": cs.int_schema(strict=True),
+        "float": cs.float_schema(strict=True, allow_inf_nan=False),
+        "duration": cs.int_schema(strict=True, ge=0),
+        "timestamp": cs.int_schema(strict=True, ge=EARLIEST_START, lt=_MS),
+    }
+
+    def entry(kind: str, scalar: cs.CoreSchema) -> cs.CoreSchema:
+        values = cs.list_schema(scalar, min_length=1, max_length=MAX_OPTIONAL_VALUES, strict=True)
+        fields = {
+            "key": cs.typed_dict_field(_text(min_length=1)),
+            "value": cs.typed_dict_field(cs.union_schema([scalar, values])),
+            "type": cs.typed_dict_field(cs.literal_schema([kind])),
+        }
+        return cs.typed_dict_schema(fields, extra_behavior="forbid")
+
+    entries = cs.tagged_union_schema(
+        {kind: entry(kind, scalar) for kind, scalar in scalars.items()}, discriminator="type"
+    )
+    body = body_schema()["schema"]  # the typed dict inside the record rules
+    fields = dict(body["fields"])
+    fields["optional"] = cs.typed_dict_field(
+        cs.nullable_schema(cs.list_schema(entries, max_length=MAX_OPTIONAL_FIELDS)),
+        required=False,
+    )
+    return cs.typed_dict_schema(fields, extra_behavior="forbid")
+
+
+def _quick_rules(body: dict[str, Any], now: float) -> bool:
+    """The rules the quick schema leaves out, for a body it accepted; ``False`` when one is broken.
+
+    Those are :func:`_record_rules`, and the reserved-key and future-timestamp rules of
+    :func:`_entry_rules`.
+    """
+    _drop_absent(body)
+    if "repo_id" not in body and "repo_name" not in body:
+        return False
+    latest = now + FUTURE_TOLERANCE
+    if body["job_start_time"] > latest:
+        return False
+    entries = body.get("optional")
+    if entries:
+        seen: set[str] = set()
+        for entry in entries:
+            key = entry["key"]
+            if key in _RESERVED_KEYS or key in seen:
+                return False
+            seen.add(key)
+            if entry["type"] == "timestamp":
+                value = entry["value"]
+                if (max(value) if type(value) is list else value) > latest:
+                    return False
+    return True
+
+
 _VALIDATORS: dict[str, SchemaValidator] = {}
+_SCHEMAS = {"body": body_schema, "entry": entry_schema, "quick": _quick_body_schema}
 
 
 def _validator(name: str) -> SchemaValidator:
     validator = _VALIDATORS.get(name)
     if validator is None:
-        validator = _VALIDATORS[name] = SchemaValidator(
-            body_schema() if name == "body" else entry_schema()
-        )
+        validator = _VALIDATORS[name] = SchemaValidator(_SCHEMAS[name]())
     return validator
 
 
@@ -277,6 +345,16 @@ def validate_body(body: Any, *, now: float | None = None) -> dict[str, Any]:
     :param now: the epoch seconds to judge future times against (default: the clock).
     :raises InvalidRecord: with every problem found.
     """
+    # most bodies are valid: a schema checked entirely by pydantic-core, then one pass of the
+    # rules that need the whole record, decides them at about twice the speed; anything it does
+    # not accept is validated again by the full schema, which names every problem
+    try:
+        clean: dict[str, Any] = _validator("quick").validate_python(body)
+    except ValidationError:
+        pass
+    else:
+        if _quick_rules(clean, time.time() if now is None else now):
+            return clean
     return _validate("body", body, now)
 
 
