@@ -248,3 +248,136 @@ def test_the_quick_path_hands_every_rule_break_to_the_full_schema(change):
     with pytest.raises(InvalidRecord) as full:
         _full_schema(body)
     assert quick.value.problems == full.value.problems
+
+
+def _lenient_fields():
+    """Library inputs: right, lenient, odd and wrong values of every field."""
+    sha = st.text(alphabet="0123456789abcdefABCDEF", min_size=38, max_size=41)
+    return st.fixed_dictionaries(
+        {
+            "job_id": st.one_of(TEXT, st.integers(0, 10**6), st.just("  ")),
+            "commit_sha": st.one_of(sha, TEXT),
+            "service_id": st.one_of(
+                st.integers(-2, 10**6),
+                st.sampled_from(["7", " 42 ", "x", "", "0", "٣"]),
+                st.booleans(),
+                st.none(),
+            ),
+            "job_start_time": st.one_of(
+                START,
+                st.integers(10**12, 10**13),
+                st.sampled_from(["2024-01-01T10:00:00Z", "x"]),
+                st.floats(allow_nan=True),
+                st.none(),
+            ),
+            "job_duration": st.one_of(
+                st.integers(-5, 10**6),
+                st.floats(allow_nan=True),
+                st.sampled_from(["5m", "7"]),
+                st.none(),
+            ),
+            "status": st.one_of(
+                st.sampled_from(["Succeeded", "failed", " ON HOLD ", "on_hold", "OK", ""]),
+                st.none(),
+                st.integers(),
+            ),
+        },
+        optional={
+            "repo_id": st.one_of(TEXT, st.integers(), st.none()),
+            "repo_name": st.one_of(TEXT, st.just("   "), st.none()),
+            "triggered_by": st.one_of(TEXT, st.none()),
+            "job_type": st.one_of(TEXT, st.none()),
+            "start_time_ms": st.integers(10**12, 10**13),
+        },
+    )
+
+
+def _plain_fields():
+    """Library inputs that are mostly right, in the lenient forms the library accepts."""
+    return st.fixed_dictionaries(
+        {
+            "job_id": st.one_of(st.text(min_size=1, max_size=8), st.integers(0, 10**6)),
+            "commit_sha": st.text(alphabet="0123456789abcdefABCDEF", min_size=40, max_size=40),
+            "service_id": st.one_of(
+                st.integers(1, 10**6), st.integers(1, 10**6).map(lambda n: f" {n} ")
+            ),
+            "job_start_time": st.integers(946_684_800, int(NOW)),
+            "job_duration": st.integers(0, 10**6),
+            "status": st.sampled_from(["Succeeded", "failed", " ON HOLD ", "on_hold", "On Hold"]),
+            "repo_name": st.one_of(st.text(min_size=1, max_size=8), st.integers()),
+        },
+        optional={"repo_id": st.one_of(TEXT, st.none()), "job_type": TEXT},
+    )
+
+
+def _plain_entries():
+    return st.one_of(
+        entries(),
+        st.fixed_dictionaries(
+            {
+                "key": st.sampled_from(["env", "tier", "n"]),
+                "value": st.one_of(st.integers(0, 100), st.lists(st.integers(0, 9), max_size=3)),
+                "type": st.sampled_from(["integer", "duration", "float", "timestamp", "string"]),
+            }
+        ),
+    )
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    fields=st.one_of(_lenient_fields(), _plain_fields()),
+    optional=st.lists(_plain_entries(), max_size=3),
+)
+def test_the_plain_library_path_builds_exactly_what_the_builder_builds(fields, optional):
+    from customcd.builder import build_from_draft, build_plain_record
+    from customcd.config import Config
+    from customcd.draft import Draft
+
+    quick = build_plain_record(fields, [dict(item) for item in optional], now=NOW)
+    if quick is None:
+        return  # it may always leave a record to the builder
+    built = build_from_draft(
+        Draft(),
+        config=Config(),
+        overrides=fields,
+        user_optional=[dict(item) for item in optional],
+        now=NOW,
+    )
+    assert built.record is not None and built.record.to_json() == quick.to_json()
+
+
+def test_the_plain_library_path_is_taken_for_plain_values():
+    from customcd.api import build_job
+    from customcd.builder import build_plain_record
+
+    fields = {
+        "job_id": 42,
+        "commit_sha": "AB" * 20,
+        "service_id": " 7 ",
+        "job_start_time": int(NOW) - 60,
+        "job_duration": 30,
+        "status": "on hold",
+        "repo_name": "acme/app",
+        "job_type": "   ",
+    }
+    optional = [{"key": "env", "value": "prod", "type": "string"}]
+    record = build_plain_record(fields, optional, now=NOW)
+    assert record is not None
+    assert record.body == {
+        "job_id": "42",
+        "commit_sha": "ab" * 20,
+        "service_id": 7,
+        "job_start_time": int(NOW) - 60,
+        "job_duration": 30,
+        "status": "On Hold",
+        "repo_name": "acme/app",
+        "optional": optional,
+    }
+    assert build_job(now=NOW, optional=optional, **fields) == record.job
+    # anything more than plain values is left to the builder
+    assert (
+        build_plain_record({**fields, "job_start_time": "2024-01-01T10:00:00Z"}, [], now=NOW)
+        is None
+    )
+    assert build_plain_record({**fields, "job_duration": None}, [], now=NOW) is None
+    assert build_plain_record({**fields, "status": "SUCCESS"}, [], now=NOW) is None

@@ -38,6 +38,7 @@ __all__ = [
     "Built",
     "build_from_draft",
     "build_job_from_environment",
+    "build_plain_record",
     "choose_adapter",
     "field_overrides",
     "parse_optional_args",
@@ -319,6 +320,49 @@ def build_from_draft(
     if found:
         raise InvalidRecord(found)
     return built
+
+
+def build_plain_record(
+    fields: Mapping[str, Any], optional: Sequence[dict[str, Any]], *, now: float
+) -> Record | None:
+    """The record of plain field values (no draft, no configuration), or ``None``.
+
+    The library's common case: values already in their wire types but for a status in any case,
+    a service id as digits and numbers where text is wanted. For these, the steps of
+    :func:`build_from_draft` come down to the few conversions below, done here without the draft
+    machinery. It returns ``None`` -- and the caller runs :func:`build_from_draft`, which gives
+    the same record or names every problem -- as soon as an input needs anything more (ISO or
+    millisecond times, a duration to compute, an unknown status) or the record is not valid.
+    """
+    # blank text needs no care here: the contract drops blank optional fields, as a draft would,
+    # and rejects blank required ones, which sends the record to the builder
+    body = {name: value for name, value in fields.items() if value is not None}
+    if not _FIELD_SET.issuperset(body):
+        return None  # start_time_ms, duration_ms: the general path converts them
+    for name in _TEXT_FIELDS:
+        if type(body.get(name)) is int:
+            body[name] = str(body[name])  # CIs give project ids as numbers; the wire wants text
+    status = body.get("status")
+    if type(status) is not str or (status := canonical_status(status)) is None:
+        return None
+    body["status"] = status
+    service = body.get("service_id")
+    if type(service) is str:
+        digits = service.strip()
+        if not (digits.isascii() and digits.isdigit() and len(digits) <= 18):
+            return None
+        body["service_id"] = int(digits)
+    start, duration = body.get("job_start_time"), body.get("job_duration")
+    if not (type(start) is int and EARLIEST_START <= start < MS_THRESHOLD):
+        return None
+    if type(duration) is not int:
+        return None
+    if optional:
+        body["optional"] = list({str(item.get("key")): item for item in optional}.values())
+    try:
+        return Record(validate_body(body, now=now))
+    except InvalidRecord:
+        return None
 
 
 #: Inputs in milliseconds and the field each one sets.

@@ -134,10 +134,13 @@ class Job(BaseModel):
         fields.update(body)
         entries = fields["optional"]
         if entries is not None:
-            fields["optional"] = [
-                _construct(OptionalField, _own_entry(entry), set(_ENTRY_FIELDS))
-                for entry in entries
-            ]
+            made = []
+            for entry in entries:
+                own = dict(entry)  # shares no list with the body it came from
+                if type(own["value"]) is list:
+                    own["value"] = list(own["value"])
+                made.append(_construct(OptionalField, own, set(_ENTRY_FIELDS)))
+            fields["optional"] = made
         return cast(Job, _construct(Job, fields, set(body)))
 
     def to_body(self) -> dict[str, Any]:
@@ -169,17 +172,12 @@ class Job(BaseModel):
 _JOB_FIELDS = tuple(Job.model_fields)
 _ENTRY_FIELDS = frozenset(OptionalField.model_fields)
 _set = object.__setattr__
-
-
-def _own_entry(entry: dict[str, Any]) -> dict[str, Any]:
-    """A copy of an optional entry that shares no list with the body it came from."""
-    value = entry["value"]
-    return {**entry, "value": list(value)} if type(value) is list else dict(entry)
+_new = object.__new__
 
 
 def _construct(cls: type[BaseModel], fields: dict[str, Any], fields_set: set[str]) -> BaseModel:
     """An instance of ``cls`` holding ``fields`` (every field, already valid), unchecked."""
-    model = cls.__new__(cls)
+    model = _new(cls)  # BaseModel has no __new__ of its own
     _set(model, "__dict__", fields)
     _set(model, "__pydantic_fields_set__", fields_set)
     _set(model, "__pydantic_extra__", None)
