@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from types import MappingProxyType
 
 import pytest
 from customcd.problems import InvalidRecord
@@ -374,6 +375,9 @@ def test_the_plain_library_path_is_taken_for_plain_values():
         "optional": optional,
     }
     assert build_job(now=NOW, optional=optional, **fields) == record.job
+    frozen = [MappingProxyType(item) for item in optional]  # any mapping will do, untouched
+    assert build_job(now=NOW, optional=frozen, **fields) == record.job
+    assert optional == [{"key": "env", "value": "prod", "type": "string"}]
     # anything more than plain values is left to the builder
     assert (
         build_plain_record({**fields, "job_start_time": "2024-01-01T10:00:00Z"}, [], now=NOW)

@@ -35,16 +35,15 @@ def build_job(
     :raises InvalidRecord: with every problem at once.
     """
     now = time.time() if now is None else now
-    user_optional = [item if type(item) is dict else dict(item) for item in optional]
     if config is None or config.is_plain:
-        record = build_plain_record(fields, user_optional, now=now)
+        record = build_plain_record(fields, optional, now=now)
         if record is not None:
             return record.job
     built = build_from_draft(
         Draft(),
         config=_DEFAULTS if config is None else config,
         overrides=fields,
-        user_optional=user_optional,
+        user_optional=[dict(item) for item in optional],
         now=now,
     )
     if built.record is None:

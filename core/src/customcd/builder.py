@@ -323,7 +323,7 @@ def build_from_draft(
 
 
 def build_plain_record(
-    fields: Mapping[str, Any], optional: Sequence[dict[str, Any]], *, now: float
+    fields: Mapping[str, Any], optional: Sequence[Mapping[str, Any]], *, now: float
 ) -> Record | None:
     """The record of plain field values (no draft, no configuration), or ``None``.
 
