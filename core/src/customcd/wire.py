@@ -290,9 +290,12 @@ def _quick_body_schema() -> cs.CoreSchema:
     )
     body = body_schema()["schema"]  # the typed dict inside the record rules
     fields = dict(body["fields"])
+    # an optional field given as null, blank or [] is dropped by the record rules: such bodies
+    # are left to the full schema, so that nothing has to be dropped here
+    for name in ("repo_id", "repo_name", "triggered_by", "job_type"):
+        fields[name] = cs.typed_dict_field(_text(min_length=1), required=False)
     fields["optional"] = cs.typed_dict_field(
-        cs.nullable_schema(cs.list_schema(entries, max_length=MAX_OPTIONAL_FIELDS)),
-        required=False,
+        cs.list_schema(entries, min_length=1, max_length=MAX_OPTIONAL_FIELDS), required=False
     )
     return cs.typed_dict_schema(fields, extra_behavior="forbid")
 
@@ -300,10 +303,9 @@ def _quick_body_schema() -> cs.CoreSchema:
 def _quick_rules(body: dict[str, Any], now: float) -> bool:
     """The rules the quick schema leaves out, for a body it accepted; ``False`` when one is broken.
 
-    Those are :func:`_record_rules`, and the reserved-key and future-timestamp rules of
-    :func:`_entry_rules`.
+    Those are :func:`_record_rules` (but dropping absent fields: the quick schema refuses them),
+    and the reserved-key and future-timestamp rules of :func:`_entry_rules`.
     """
-    _drop_absent(body)
     if "repo_id" not in body and "repo_name" not in body:
         return False
     latest = now + FUTURE_TOLERANCE
