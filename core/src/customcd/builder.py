@@ -334,25 +334,27 @@ def build_plain_record(
     the same record or names every problem -- as soon as an input needs anything more (ISO or
     millisecond times, a duration to compute, an unknown status) or the record is not valid.
     """
-    # blank text needs no care here: the contract drops blank optional fields, as a draft would,
-    # and rejects blank required ones, which sends the record to the builder
-    body = {name: value for name, value in fields.items() if value is not None}
+    body = {
+        # CIs give ids as numbers; the wire wants text
+        name: str(value) if type(value) is int and name in _TEXT_FIELDS_SET else value
+        for name, value in fields.items()
+        if value is not None and (type(value) is not str or value.strip())  # blank is unset
+    }
     if not _FIELD_SET.issuperset(body):
         return None  # start_time_ms, duration_ms: the general path converts them
-    for name in _TEXT_FIELDS:
-        if type(body.get(name)) is int:
-            body[name] = str(body[name])  # CIs give project ids as numbers; the wire wants text
-    status = body.get("status")
+    try:
+        status, service = body["status"], body["service_id"]
+        start, duration = body["job_start_time"], body["job_duration"]
+    except KeyError:
+        return None  # the builder names what is missing
     if type(status) is not str or (status := canonical_status(status)) is None:
         return None
     body["status"] = status
-    service = body.get("service_id")
     if type(service) is str:
         digits = service.strip()
         if not (digits.isascii() and digits.isdigit() and len(digits) <= 18):
             return None
         body["service_id"] = int(digits)
-    start, duration = body.get("job_start_time"), body.get("job_duration")
     if not (type(start) is int and EARLIEST_START <= start < MS_THRESHOLD):
         return None
     if type(duration) is not int:
@@ -370,6 +372,7 @@ _MS_INPUTS = {"start_time_ms": "job_start_time", "duration_ms": "job_duration"}
 
 #: Fields sent as text that CIs sometimes give as numbers.
 _TEXT_FIELDS = ("job_id", "repo_id", "repo_name", "triggered_by", "job_type")
+_TEXT_FIELDS_SET = frozenset(_TEXT_FIELDS)
 
 
 def _apply_config(
