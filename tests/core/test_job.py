@@ -309,3 +309,23 @@ def test_from_clean_of_a_subclass_goes_through_pydantic():
 
     made = Tagged.from_clean(validate_body(body(), now=NOW))
     assert isinstance(made, Tagged) and made.tag() == "1@2"
+
+
+def test_a_job_takes_its_optional_fields_as_models_or_dicts():
+    from customcd.job import OptionalField
+
+    env = OptionalField(key="env", value="prod", type="string")
+    job = Job(**body(optional=[env, {"key": "n", "value": [1, 2], "type": "integer"}]))
+    assert job.optional == [env, OptionalField(key="n", value=[1, 2], type="integer")]
+    assert json.loads(job.to_json())["optional"][0] == {
+        "key": "env",
+        "value": "prod",
+        "type": "string",
+    }
+    # the entries are still checked with the record: a duplicate key is one problem, named
+    with pytest.raises(InvalidRecord) as info:
+        Job(**body(optional=[env, {"key": "env", "value": "x", "type": "string"}]))
+    assert [p.field for p in info.value.problems] == ["optional"]
+    assert "appears twice" in info.value.problems[0].rule
+    with pytest.raises(InvalidRecord):
+        Job(**body(optional=[{"key": "n", "value": True, "type": "integer"}]))

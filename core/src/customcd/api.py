@@ -7,7 +7,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .builder import build_from_draft, build_plain_record
+from .builder import build_from_draft, build_plain_body
 from .config import Config, load_config
 from .draft import Draft
 from .job import Job
@@ -36,9 +36,9 @@ def build_job(
     """
     now = time.time() if now is None else now
     if config is None or config.is_plain:
-        record = build_plain_record(fields, optional, now=now)
-        if record is not None:
-            return record.job
+        body = build_plain_body(fields, optional, now=now)
+        if body is not None:
+            return Job.from_clean(body)
     built = build_from_draft(
         Draft(),
         config=_DEFAULTS if config is None else config,

@@ -38,7 +38,7 @@ __all__ = [
     "Built",
     "build_from_draft",
     "build_job_from_environment",
-    "build_plain_record",
+    "build_plain_body",
     "choose_adapter",
     "field_overrides",
     "parse_optional_args",
@@ -322,10 +322,10 @@ def build_from_draft(
     return built
 
 
-def build_plain_record(
+def build_plain_body(
     fields: Mapping[str, Any], optional: Sequence[Mapping[str, Any]], *, now: float
-) -> Record | None:
-    """The record of plain field values (no draft, no configuration), or ``None``.
+) -> dict[str, Any] | None:
+    """The validated wire body of plain field values (no draft, no configuration), or ``None``.
 
     The library's common case: values already in their wire types but for a status in any case,
     a service id as digits and numbers where text is wanted. For these, the steps of
@@ -362,7 +362,7 @@ def build_plain_record(
     if optional:
         body["optional"] = list({str(item.get("key")): item for item in optional}.values())
     try:
-        return Record(validate_body(body, now=now))
+        return validate_body(body, now=now)
     except InvalidRecord:
         return None
 

@@ -77,8 +77,8 @@ class OptionalField(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _contract(cls, data: Any, info: ValidationInfo) -> Any:
-        if _trusted(info):
-            return data
+        if isinstance(data, cls) or _trusted(info):
+            return data  # a Job's own entries were checked with it
         return validate_entry(data, now=_now(info))
 
 
@@ -106,7 +106,11 @@ class Job(BaseModel):
     def _contract(cls, data: Any, info: ValidationInfo) -> Any:
         if isinstance(data, cls) or _trusted(info):
             return data
-        return validate_body(data, now=_now(info))
+        clean = validate_body(_entries_as_dicts(data), now=_now(info))
+        entries = clean.get("optional")
+        if entries:  # checked with the body: built here, not checked again one by one
+            clean["optional"] = [_entry_model(entry) for entry in entries]
+        return clean
 
     # -- construction and serialisation ---------------------------------------------------
 
@@ -134,13 +138,7 @@ class Job(BaseModel):
         fields.update(body)
         entries = fields["optional"]
         if entries is not None:
-            made = []
-            for entry in entries:
-                own = dict(entry)  # shares no list with the body it came from
-                if type(own["value"]) is list:
-                    own["value"] = list(own["value"])
-                made.append(_construct(OptionalField, own, set(_ENTRY_FIELDS)))
-            fields["optional"] = made
+            fields["optional"] = [_entry_model(entry) for entry in entries]
         return cast(Job, _construct(Job, fields, set(body)))
 
     def to_body(self) -> dict[str, Any]:
@@ -173,6 +171,23 @@ _JOB_FIELDS = tuple(Job.model_fields)
 _ENTRY_FIELDS = frozenset(OptionalField.model_fields)
 _set = object.__setattr__
 _new = object.__new__
+
+
+def _entry_model(entry: dict[str, Any]) -> OptionalField:
+    """The model of a checked ``optional`` entry; it shares no list with the body it came from."""
+    own = dict(entry)
+    if type(own["value"]) is list:
+        own["value"] = list(own["value"])
+    return cast(OptionalField, _construct(OptionalField, own, set(_ENTRY_FIELDS)))
+
+
+def _entries_as_dicts(data: Any) -> Any:
+    """``data`` with any :class:`OptionalField` in its ``optional`` list as the dict it stands for."""
+    entries = data.get("optional") if isinstance(data, dict) else None
+    if type(entries) is list and any(isinstance(entry, OptionalField) for entry in entries):
+        dumped = [e.model_dump() if isinstance(e, OptionalField) else e for e in entries]
+        return {**data, "optional": dumped}
+    return data
 
 
 def _construct(cls: type[BaseModel], fields: dict[str, Any], fields_set: set[str]) -> BaseModel:
