@@ -384,3 +384,6 @@ def test_the_plain_library_path_is_taken_for_plain_values():
     )
     assert build_plain_body({**fields, "job_duration": None}, [], now=NOW) is None
     assert build_plain_body({**fields, "status": "SUCCESS"}, [], now=NOW) is None
+    twice = [*optional, {"key": "env", "value": "dev", "type": "string"}]
+    assert build_plain_body(fields, twice, now=NOW) is None  # the builder merges: later wins
+    assert build_job(now=NOW, optional=twice, **fields).optional[0].value == "dev"  # type: ignore[index]

@@ -360,7 +360,9 @@ def build_plain_body(
     if type(duration) is not int:
         return None
     if optional:
-        body["optional"] = list({str(item.get("key")): item for item in optional}.values())
+        # a key given twice (merged by the builder, the later one winning) breaks the contract's
+        # rule of unique keys here, so such a record goes to the builder too
+        body["optional"] = optional
     try:
         return validate_body(body, now=now)
     except InvalidRecord:
