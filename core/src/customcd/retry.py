@@ -6,7 +6,6 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
 from typing import Protocol
 
 __all__ = ["RETRYABLE_STATUSES", "Clock", "RetryPolicy", "SystemClock", "parse_retry_after"]
@@ -58,6 +57,8 @@ def parse_retry_after(value: str | None, *, now: float) -> float | None:
     if text.isascii() and text.isdigit():
         # more than 9 digits (over 30 years) is not a wait a server means: garbage
         return float(int(text)) if len(text) <= 9 else None
+    from email.utils import parsedate_to_datetime  # an HTTP date is rare: import it then
+
     try:
         when = parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):

@@ -59,12 +59,12 @@ def test_fills_only_the_missing_field(repo, head, context, monkeypatch):
 
 
 def test_flags_make_git_needless(repo, context, monkeypatch):
-    import customcd_git.checkout as checkout
+    import subprocess
 
     def fail(*args, **kwargs):
         raise AssertionError("git must not run when the user gave both fields")
 
-    monkeypatch.setattr(checkout.subprocess, "run", fail)
+    monkeypatch.setattr(subprocess, "run", fail)
     monkeypatch.chdir(repo)
     draft = Draft()
     sha = "c04d7a9e15b3f862d0a4e7c91b5f3a28d6e0b947"

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import subprocess
 from collections.abc import Mapping, Sequence
 
 from customcd.repourl import repo_name_from_url
@@ -68,6 +67,8 @@ def run_git(
     :param timeout: seconds before git is killed.
     :param log: where failures are reported (debug level).
     """
+    import subprocess  # only when git really runs: most sends never need it
+
     what = f"git {args[0]}"
     try:
         result = subprocess.run(
