@@ -9,7 +9,7 @@ its ``optional`` list. Both validate through the contract's single definition in
 
 from __future__ import annotations
 
-from typing import Any, Literal, Optional, cast
+from typing import Any, Literal, Optional, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
@@ -139,7 +139,7 @@ class Job(BaseModel):
         entries = fields["optional"]
         if entries is not None:
             fields["optional"] = [_entry_model(entry) for entry in entries]
-        return cast(Job, _construct(Job, fields, set(body)))
+        return _construct(Job, fields, set(body))
 
     def to_body(self) -> dict[str, Any]:
         """The wire body: contract field order, absent optional fields omitted (never null)."""
@@ -178,7 +178,7 @@ def _entry_model(entry: dict[str, Any]) -> OptionalField:
     own = dict(entry)
     if type(own["value"]) is list:
         own["value"] = list(own["value"])
-    return cast(OptionalField, _construct(OptionalField, own, set(_ENTRY_FIELDS)))
+    return _construct(OptionalField, own, set(_ENTRY_FIELDS))
 
 
 def _entries_as_dicts(data: Any) -> Any:
@@ -190,9 +190,12 @@ def _entries_as_dicts(data: Any) -> Any:
     return data
 
 
-def _construct(cls: type[BaseModel], fields: dict[str, Any], fields_set: set[str]) -> BaseModel:
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+def _construct(cls: type[_Model], fields: dict[str, Any], fields_set: set[str]) -> _Model:
     """An instance of ``cls`` holding ``fields`` (every field, already valid), unchecked."""
-    model = _new(cls)  # BaseModel has no __new__ of its own
+    model: _Model = _new(cls)  # BaseModel has no __new__ of its own
     _set(model, "__dict__", fields)
     _set(model, "__pydantic_fields_set__", fields_set)
     _set(model, "__pydantic_extra__", None)

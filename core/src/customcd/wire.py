@@ -283,7 +283,7 @@ def _quick_body_schema() -> cs.CoreSchema:
             "value": cs.typed_dict_field(cs.union_schema([scalar, values])),
             "type": cs.typed_dict_field(cs.literal_schema([kind])),
         }
-        return cs.typed_dict_schema(fields, extra_behavior="forbid")
+        return cs.typed_dict_schema(fields, extra_behavior="forbid", strict=True)
 
     entries = cs.tagged_union_schema(
         {kind: entry(kind, scalar) for kind, scalar in scalars.items()}, discriminator="type"
@@ -297,7 +297,8 @@ def _quick_body_schema() -> cs.CoreSchema:
     fields["optional"] = cs.typed_dict_field(
         cs.list_schema(entries, min_length=1, max_length=MAX_OPTIONAL_FIELDS), required=False
     )
-    return cs.typed_dict_schema(fields, extra_behavior="forbid")
+    # strict: plain dicts only (any other mapping goes through the full schema)
+    return cs.typed_dict_schema(fields, extra_behavior="forbid", strict=True)
 
 
 def _quick_rules(body: dict[str, Any], now: float) -> bool:
