@@ -375,6 +375,12 @@ def test_the_plain_library_path_is_taken_for_plain_values():
         "optional": optional,
     }
     assert build_job(now=NOW, optional=optional, **fields) == Record(body).job
+    values = [1, 2]
+    listed = build_job(
+        now=NOW, optional=[{"key": "n", "value": values, "type": "integer"}], **fields
+    )
+    values.append(3)  # the caller's list stays the caller's
+    assert listed.optional is not None and listed.optional[0].value == [1, 2]
     frozen = [MappingProxyType(item) for item in optional]  # any mapping will do, untouched
     assert build_job(now=NOW, optional=frozen, **fields) == Record(body).job
     assert optional == [{"key": "env", "value": "prod", "type": "string"}]

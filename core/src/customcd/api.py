@@ -10,7 +10,7 @@ from typing import Any
 from .builder import build_from_draft, build_plain_body
 from .config import Config, load_config
 from .draft import Draft
-from .job import Job
+from .job import Job, job_from_owned_body
 from .outcome import Outcome
 from .pipeline import run_send
 from .plugins import get_plugin_manager
@@ -38,7 +38,7 @@ def build_job(
     if config is None or config.is_plain:
         body = build_plain_body(fields, optional, now=now)
         if body is not None:
-            return Job.from_clean(body)
+            return job_from_owned_body(body)  # the body is this call's own: no copies
     built = build_from_draft(
         Draft(),
         config=_DEFAULTS if config is None else config,

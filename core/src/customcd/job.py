@@ -134,12 +134,7 @@ class Job(BaseModel):
         """
         if cls is not Job:  # a subclass may add fields or validators: let pydantic build it
             return cls.model_validate(body, context=_TRUSTED)
-        fields = dict.fromkeys(_JOB_FIELDS)
-        fields.update(body)
-        entries = fields["optional"]
-        if entries is not None:
-            fields["optional"] = [_entry_model(entry) for entry in entries]
-        return _construct(Job, fields, set(body))
+        return job_from_owned_body(body, copy_entries=True)
 
     def to_body(self) -> dict[str, Any]:
         """The wire body: contract field order, absent optional fields omitted (never null)."""
@@ -171,6 +166,26 @@ _JOB_FIELDS = tuple(Job.model_fields)
 _ENTRY_FIELDS = frozenset(OptionalField.model_fields)
 _set = object.__setattr__
 _new = object.__new__
+
+
+def job_from_owned_body(body: dict[str, Any], *, copy_entries: bool = False) -> Job:
+    """The :class:`Job` of a body :func:`~customcd.wire.validate_body` just returned.
+
+    Without ``copy_entries`` the models take over the body's ``optional`` entries, so the caller
+    must not keep or change ``body`` (the library's build path hands over a body nobody else
+    holds).
+    """
+    fields = dict.fromkeys(_JOB_FIELDS)
+    fields.update(body)
+    entries = fields["optional"]
+    if entries is not None:
+        if copy_entries:
+            fields["optional"] = [_entry_model(entry) for entry in entries]
+        else:
+            fields["optional"] = [
+                _construct(OptionalField, entry, set(_ENTRY_FIELDS)) for entry in entries
+            ]
+    return _construct(Job, fields, set(body))
 
 
 def _entry_model(entry: dict[str, Any]) -> OptionalField:
