@@ -329,3 +329,10 @@ def test_a_job_takes_its_optional_fields_as_models_or_dicts():
     assert "appears twice" in info.value.problems[0].rule
     with pytest.raises(InvalidRecord):
         Job(**body(optional=[{"key": "n", "value": True, "type": "integer"}]))
+
+
+def test_a_tuple_of_optional_models_is_taken_too():
+    from customcd.job import OptionalField
+
+    env = OptionalField(key="env", value="prod", type="string")
+    assert Job(**body(optional=(env,))).optional == [env]

@@ -201,6 +201,25 @@ def _full_schema(body):
     return _validate("body", body, NOW)
 
 
+def _plain_body(**changes):
+    return {
+        "job_id": "7",
+        "commit_sha": "a" * 40,
+        "service_id": 2,
+        "job_start_time": int(NOW) - 60,
+        "job_duration": 5,
+        "status": "Failed",
+        "repo_name": "acme/app",
+        **changes,
+    }
+
+
+def _problems_of_full_schema(body):
+    with pytest.raises(InvalidRecord) as full:
+        _full_schema(body)
+    return full.value.problems
+
+
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(body=st.one_of(bodies(), valid_bodies()))
 def test_the_quick_path_decides_exactly_like_the_full_schema(body):
@@ -234,21 +253,10 @@ def test_the_quick_path_decides_exactly_like_the_full_schema(body):
     ],
 )
 def test_the_quick_path_hands_every_rule_break_to_the_full_schema(change):
-    body = {
-        "job_id": "7",
-        "commit_sha": "a" * 40,
-        "service_id": 2,
-        "job_start_time": int(NOW) - 60,
-        "job_duration": 5,
-        "status": "Failed",
-        "repo_name": "acme/app",
-        **change,
-    }
+    body = _plain_body(**change)
     with pytest.raises(InvalidRecord) as quick:
         validate_body(body, now=NOW)
-    with pytest.raises(InvalidRecord) as full:
-        _full_schema(body)
-    assert quick.value.problems == full.value.problems
+    assert quick.value.problems == _problems_of_full_schema(body)
 
 
 def _lenient_fields():
@@ -393,3 +401,63 @@ def test_the_plain_library_path_is_taken_for_plain_values():
     twice = [*optional, {"key": "env", "value": "dev", "type": "string"}]
     assert build_plain_body(fields, twice, now=NOW) is None  # the builder merges: later wins
     assert build_job(now=NOW, optional=twice, **fields).optional[0].value == "dev"  # type: ignore[index]
+
+
+class _Values(list):
+    """A list subclass: the contract's rules take plain lists only as a list of values."""
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        {"key": "f", "value": __import__("decimal").Decimal("1.5"), "type": "float"},
+        {"key": "f", "value": __import__("fractions").Fraction(1, 3), "type": "float"},
+        {"key": "s", "value": _Values(["a"]), "type": "string"},
+    ],
+    ids=["Decimal", "Fraction", "list subclass"],
+)
+def test_the_quick_path_refuses_what_the_full_rules_refuse(entry):
+    body = _plain_body(optional=[entry])
+    with pytest.raises(InvalidRecord) as quick:
+        validate_body(body, now=NOW)
+    assert quick.value.problems == _problems_of_full_schema(body)
+
+
+def test_one_shot_optional_iterables_are_read_once():
+    from customcd.api import build_job
+    from customcd.job import Job
+
+    reserved = {"key": "job_id", "value": "x", "type": "string"}
+    with pytest.raises(InvalidRecord):
+        validate_body(_plain_body(optional=iter([reserved])), now=NOW)
+    kept = validate_body(
+        _plain_body(optional=(e for e in [{"key": "env", "value": "prod", "type": "string"}])),
+        now=NOW,
+    )
+    assert kept["optional"] == [{"key": "env", "value": "prod", "type": "string"}]
+    future = {"key": "qa", "value": int(NOW) + 10**6, "type": "timestamp"}
+    with pytest.raises(InvalidRecord):
+        Job.model_validate(_plain_body(optional=iter([future])), context={"now": NOW})
+    fields = {k: v for k, v in _plain_body().items()}
+    twice = [{"key": "env", "value": v, "type": "string"} for v in ("a", "b")]
+    job = build_job(now=NOW, optional=iter(twice), **fields)
+    assert job.optional is not None and [e.value for e in job.optional] == ["b"]
+    with pytest.raises(InvalidRecord):
+        build_job(now=NOW, optional=iter([reserved]), **fields)
+
+
+def test_a_float_too_large_for_a_float_is_a_problem_not_a_crash():
+    problems = _problems_of_full_schema(
+        _plain_body(optional=[{"key": "f", "value": 10**400, "type": "float"}])
+    )
+    assert [p.field for p in problems] == ["optional[0].value"]
+    assert "too large for a float" in problems[0].rule
+
+
+def test_durations_of_18_digits_are_refused_by_both_paths():
+    from customcd.api import build_job
+
+    fields = {**_plain_body(), "job_duration": 10**18}
+    with pytest.raises(InvalidRecord) as info:
+        build_job(now=NOW, **fields)
+    assert [p.field for p in info.value.problems] == ["job_duration"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from .builder import build_from_draft, build_plain_body
@@ -23,7 +23,7 @@ __all__ = ["build_job", "send"]
 def build_job(
     *,
     now: float | None = None,
-    optional: Sequence[Mapping[str, Any]] = (),
+    optional: Iterable[Mapping[str, Any]] = (),
     config: Config | None = None,
     **fields: Any,
 ) -> Job:
@@ -35,6 +35,8 @@ def build_job(
     :raises InvalidRecord: with every problem at once.
     """
     now = time.time() if now is None else now
+    if not isinstance(optional, (list, tuple)):
+        optional = list(optional)  # read a one-shot iterable once: both paths may need it
     if config is None or config.is_plain:
         body = build_plain_body(fields, optional, now=now)
         if body is not None:

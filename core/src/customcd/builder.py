@@ -22,7 +22,7 @@ from .problems import MISSING, ConfigurationError, InvalidRecord, Problem
 from .record import Record
 from .settings import FIELD_INPUTS
 from .status import StatusMapper, canonical_status
-from .times import MS_THRESHOLD, TimeError, parse_duration, parse_epoch_ms, to_epoch
+from .times import MS_THRESHOLD, TOO_LARGE, TimeError, parse_duration, parse_epoch_ms, to_epoch
 from .wire import (
     BASE_FIELDS,
     EARLIEST_START,
@@ -357,7 +357,7 @@ def build_plain_body(
         body["service_id"] = int(digits)
     if not (type(start) is int and EARLIEST_START <= start < MS_THRESHOLD):
         return None
-    if type(duration) is not int:
+    if not (type(duration) is int and -TOO_LARGE < duration < TOO_LARGE):
         return None
     if optional:
         # a key given twice (merged by the builder, the later one winning) breaks the contract's
@@ -476,7 +476,7 @@ def _convert_times(body: dict[str, Any], now: float, found: list[Problem], built
         except TimeError as exc:
             found.append(Problem("job_start_time", body["job_start_time"], str(exc)))
     raw_duration = body.get("job_duration")
-    if type(raw_duration) is int:
+    if type(raw_duration) is int and -TOO_LARGE < raw_duration < TOO_LARGE:
         pass  # whole seconds already; the contract checks the range
     elif raw_duration is not None:
         try:

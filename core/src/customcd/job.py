@@ -199,7 +199,7 @@ def _entry_model(entry: dict[str, Any]) -> OptionalField:
 def _entries_as_dicts(data: Any) -> Any:
     """``data`` with any :class:`OptionalField` in its ``optional`` list as the dict it stands for."""
     entries = data.get("optional") if isinstance(data, dict) else None
-    if type(entries) is list and any(isinstance(entry, OptionalField) for entry in entries):
+    if isinstance(entries, (list, tuple)) and any(isinstance(e, OptionalField) for e in entries):
         dumped = [e.model_dump() if isinstance(e, OptionalField) else e for e in entries]
         return {**data, "optional": dumped}
     return data

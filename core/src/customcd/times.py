@@ -14,12 +14,16 @@ from typing import Any
 
 __all__ = [
     "MS_THRESHOLD",
+    "TOO_LARGE",
     "TimeError",
     "looks_like_milliseconds",
     "parse_duration",
     "parse_epoch_ms",
     "to_epoch",
 ]
+
+#: Numbers of seconds from here on (18 digits) are refused as times and durations.
+TOO_LARGE = 10**18
 
 #: 2001-09-09 in ms is 1e12: an epoch value with 13 or more digits is milliseconds, not seconds.
 MS_THRESHOLD = 10**12
@@ -110,7 +114,7 @@ def to_epoch(value: Any) -> int:
 
 def _finite(value: float) -> bool:
     """Not NaN, not infinite, and small enough for whole seconds (|x| < 1e18)."""
-    return value == value and abs(value) < 1e18
+    return value == value and abs(value) < TOO_LARGE
 
 
 def parse_epoch_ms(value: Any) -> int:

@@ -119,7 +119,10 @@ def _check_value(kind: str, value: Any, info: cs.ValidationInfo) -> Any:
             )
         if value != value or value in (float("inf"), float("-inf")):
             raise _fail("value_type", "{bad} is not a finite number", bad=repr(value))
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:
+            raise _fail("value_range", "{bad} is too large for a float", bad=repr(value)) from None
     if not isinstance(value, int):
         raise _fail(
             "value_type",
@@ -271,7 +274,11 @@ def _quick_body_schema() -> cs.CoreSchema:
     scalars = {
         "string": cs.str_schema(strict=True),
         "integer": cs.int_schema(strict=True),
-        "float": cs.float_schema(strict=True, allow_inf_nan=False),
+        # ints and floats only (the full rule's isinstance check): a strict float schema alone
+        # would also take anything with __float__, such as Decimal
+        "float": cs.chain_schema(
+            [cs.is_instance_schema((int, float)), cs.float_schema(strict=True, allow_inf_nan=False)]
+        ),
         "duration": cs.int_schema(strict=True, ge=0),
         "timestamp": cs.int_schema(strict=True, ge=EARLIEST_START, lt=_MS),
     }
@@ -351,14 +358,38 @@ def validate_body(body: Any, *, now: float | None = None) -> dict[str, Any]:
     # most bodies are valid: a schema checked entirely by pydantic-core, then one pass of the
     # rules that need the whole record, decides them at about twice the speed; anything it does
     # not accept is validated again by the full schema, which names every problem
-    try:
-        clean: dict[str, Any] = _validator("quick").validate_python(body)
-    except ValidationError:
-        pass
-    else:
-        if _quick_rules(clean, time.time() if now is None else now):
-            return clean
+    if _plain_shape(body):
+        try:
+            clean: dict[str, Any] = _validator("quick").validate_python(body)
+        except ValidationError:
+            pass
+        else:
+            if _quick_rules(clean, time.time() if now is None else float(now)):
+                return clean
     return _validate("body", body, now)
+
+
+def _plain_shape(body: Any) -> bool:
+    """Whether the quick schema may look at ``body`` at all.
+
+    That is a dict whose ``optional`` (if any) is a list of dicts with plain lists as list values.
+    Anything else -- a one-shot iterator that must be read only once, a list subclass the full
+    rules refuse as a value -- goes straight to the full schema.
+    """
+    if type(body) is not dict:
+        return False
+    entries = body.get("optional")
+    if entries is None:
+        return True
+    if type(entries) is not list:
+        return False
+    for entry in entries:
+        if type(entry) is not dict:
+            return False
+        value = entry.get("value")
+        if isinstance(value, list) and type(value) is not list:
+            return False
+    return True
 
 
 def validate_entry(entry: Any, *, now: float | None = None) -> dict[str, Any]:
