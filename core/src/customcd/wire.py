@@ -156,7 +156,7 @@ def _entry_rules(entry: dict[str, Any], info: cs.ValidationInfo) -> dict[str, An
             "is a base field of the contract; give it as that field, not as an optional one",
         )
     kind, value = entry["type"], entry["value"]
-    if type(value) is list:
+    if isinstance(value, list):  # a list subclass is a list of values too (sent as a list)
         if not value:
             raise _fail("empty_list", "is an empty list; give at least one value")
         if len(value) > MAX_OPTIONAL_VALUES:
@@ -370,26 +370,16 @@ def validate_body(body: Any, *, now: float | None = None) -> dict[str, Any]:
 
 
 def _plain_shape(body: Any) -> bool:
-    """Whether the quick schema may look at ``body`` at all.
+    """Whether the quick schema may look at ``body``: a dict whose ``optional`` (if any) is a list.
 
-    That is a dict whose ``optional`` (if any) is a list of dicts with plain lists as list values.
-    Anything else -- a one-shot iterator that must be read only once, a list subclass the full
-    rules refuse as a value -- goes straight to the full schema.
+    Anything else -- above all a one-shot iterator, which must be read only once -- goes
+    straight to the full schema.
     """
-    if type(body) is not dict:
-        return False
-    entries = body.get("optional")
-    if entries is None:
-        return True
-    if type(entries) is not list:
-        return False
-    for entry in entries:
-        if type(entry) is not dict:
-            return False
-        value = entry.get("value")
-        if isinstance(value, list) and type(value) is not list:
-            return False
-    return True
+    return type(body) is dict and type(body.get("optional", _NO_ENTRIES)) in _ENTRY_LISTS
+
+
+_NO_ENTRIES: list[Any] = []
+_ENTRY_LISTS = (list, type(None))
 
 
 def validate_entry(entry: Any, *, now: float | None = None) -> dict[str, Any]:
