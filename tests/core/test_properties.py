@@ -338,9 +338,10 @@ def _plain_entries():
     optional=st.lists(_plain_entries(), max_size=3),
 )
 def test_the_plain_library_path_builds_exactly_what_the_builder_builds(fields, optional):
-    from customcd.builder import build_from_draft, build_plain_body
+    from customcd.builder import build_from_draft
     from customcd.config import Config
     from customcd.draft import Draft
+    from customcd.plainbody import plain_body as build_plain_body
 
     quick = build_plain_body(fields, [dict(item) for item in optional], now=NOW)
     if quick is None:
@@ -357,7 +358,7 @@ def test_the_plain_library_path_builds_exactly_what_the_builder_builds(fields, o
 
 def test_the_plain_library_path_is_taken_for_plain_values():
     from customcd.api import build_job
-    from customcd.builder import build_plain_body
+    from customcd.plainbody import plain_body as build_plain_body
 
     fields = {
         "job_id": 42,
@@ -398,6 +399,9 @@ def test_the_plain_library_path_is_taken_for_plain_values():
     )
     assert build_plain_body({**fields, "job_duration": None}, [], now=NOW) is None
     assert build_plain_body({**fields, "status": "SUCCESS"}, [], now=NOW) is None
+    # text Python calls blank (\x1c-\x1f too, which pydantic-core keeps) is not given
+    assert "job_type" not in build_plain_body({**fields, "job_type": " \x1f "}, [], now=NOW)  # type: ignore[operator]
+    assert build_plain_body({**fields, "repo_name": "\x1f"}, [], now=NOW) is None
     twice = [*optional, {"key": "env", "value": "dev", "type": "string"}]
     assert build_plain_body(fields, twice, now=NOW) is None  # the builder merges: later wins
     assert build_job(now=NOW, optional=twice, **fields).optional[0].value == "dev"  # type: ignore[index]

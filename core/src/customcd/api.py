@@ -7,12 +7,13 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from .builder import build_from_draft, build_plain_body
+from .builder import build_from_draft
 from .config import Config, load_config
 from .draft import Draft
 from .job import Job, job_from_owned_body
 from .outcome import Outcome
 from .pipeline import run_send
+from .plainbody import plain_body
 from .plugins import get_plugin_manager
 from .problems import MISSING, InvalidRecord, Problem
 from .report import Reporter
@@ -35,10 +36,10 @@ def build_job(
     :raises InvalidRecord: with every problem at once.
     """
     now = time.time() if now is None else now
-    if not isinstance(optional, (list, tuple)):
+    if type(optional) is not list:
         optional = list(optional)  # read a one-shot iterable once: both paths may need it
     if config is None or config.is_plain:
-        body = build_plain_body(fields, optional, now=now)
+        body = plain_body(fields, optional, now=now)
         if body is not None:
             return job_from_owned_body(body)  # the body is this call's own: no copies
     built = build_from_draft(

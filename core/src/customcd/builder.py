@@ -38,7 +38,6 @@ __all__ = [
     "Built",
     "build_from_draft",
     "build_job_from_environment",
-    "build_plain_body",
     "choose_adapter",
     "field_overrides",
     "parse_optional_args",
@@ -322,59 +321,11 @@ def build_from_draft(
     return built
 
 
-def build_plain_body(
-    fields: Mapping[str, Any], optional: Sequence[Mapping[str, Any]], *, now: float
-) -> dict[str, Any] | None:
-    """The validated wire body of plain field values (no draft, no configuration), or ``None``.
-
-    The library's common case: values already in their wire types but for a status in any case,
-    a service id as digits and numbers where text is wanted. For these, the steps of
-    :func:`build_from_draft` come down to the few conversions below, done here without the draft
-    machinery. It returns ``None`` -- and the caller runs :func:`build_from_draft`, which gives
-    the same record or names every problem -- as soon as an input needs anything more (ISO or
-    millisecond times, a duration to compute, an unknown status) or the record is not valid.
-    """
-    body = {
-        # CIs give ids as numbers; the wire wants text
-        name: str(value) if type(value) is int and name in _TEXT_FIELDS_SET else value
-        for name, value in fields.items()
-        if value is not None and (type(value) is not str or value.strip())  # blank is unset
-    }
-    if not _FIELD_SET.issuperset(body):
-        return None  # start_time_ms, duration_ms: the general path converts them
-    try:
-        status, service = body["status"], body["service_id"]
-        start, duration = body["job_start_time"], body["job_duration"]
-    except KeyError:
-        return None  # the builder names what is missing
-    if type(status) is not str or (status := canonical_status(status)) is None:
-        return None
-    body["status"] = status
-    if type(service) is str:
-        digits = service.strip()
-        if not (digits.isascii() and digits.isdigit() and len(digits) <= 18):
-            return None
-        body["service_id"] = int(digits)
-    if not (type(start) is int and EARLIEST_START <= start < MS_THRESHOLD):
-        return None
-    if not (type(duration) is int and -TOO_LARGE < duration < TOO_LARGE):
-        return None
-    if optional:
-        # a key given twice (merged by the builder, the later one winning) breaks the contract's
-        # rule of unique keys here, so such a record goes to the builder too
-        body["optional"] = optional
-    try:
-        return validate_body(body, now=now)
-    except InvalidRecord:
-        return None
-
-
 #: Inputs in milliseconds and the field each one sets.
 _MS_INPUTS = {"start_time_ms": "job_start_time", "duration_ms": "job_duration"}
 
 #: Fields sent as text that CIs sometimes give as numbers.
 _TEXT_FIELDS = ("job_id", "repo_id", "repo_name", "triggered_by", "job_type")
-_TEXT_FIELDS_SET = frozenset(_TEXT_FIELDS)
 
 
 def _apply_config(

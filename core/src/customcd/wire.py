@@ -32,6 +32,9 @@ __all__ = [
     "body_schema",
     "entry_schema",
     "idempotency_key",
+    "quick_body_schema",
+    "quick_rules",
+    "text_schema",
     "validate_body",
     "validate_entry",
 ]
@@ -202,7 +205,8 @@ def _record_rules(body: dict[str, Any], info: cs.ValidationInfo) -> dict[str, An
     return body
 
 
-def _text(**constraints: Any) -> cs.CoreSchema:
+def text_schema(**constraints: Any) -> cs.CoreSchema:
+    """The schema of a text field: a string, stripped, with ``constraints``."""
     return cs.str_schema(strict=True, strip_whitespace=True, **constraints)
 
 
@@ -228,7 +232,7 @@ def entry_schema() -> cs.CoreSchema:
         ]
     }
     fields = {
-        "key": _field(_text(min_length=1), "key"),
+        "key": _field(text_schema(min_length=1), "key"),
         "value": cs.typed_dict_field(
             cs.any_schema(),
             metadata={"pydantic_js_updates": {"description": DESCRIPTIONS["value"], **value_json}},
@@ -244,8 +248,8 @@ def body_schema() -> cs.CoreSchema:
     """The schema of a whole body: types, constraints and the record rules."""
     optional_list = cs.list_schema(entry_schema(), max_length=MAX_OPTIONAL_FIELDS)
     fields = {
-        "job_id": _field(_text(min_length=1), "job_id"),
-        "commit_sha": _field(_text(to_lower=True, pattern=_SHA_PATTERN), "commit_sha"),
+        "job_id": _field(text_schema(min_length=1), "job_id"),
+        "commit_sha": _field(text_schema(to_lower=True, pattern=_SHA_PATTERN), "commit_sha"),
         "service_id": _field(cs.int_schema(strict=True, gt=0, le=_MAX_INT), "service_id"),
         "job_start_time": _field(
             cs.int_schema(strict=True, ge=EARLIEST_START, lt=_MS), "job_start_time"
@@ -253,7 +257,7 @@ def body_schema() -> cs.CoreSchema:
         "job_duration": _field(cs.int_schema(strict=True, ge=0, le=_MAX_INT), "job_duration"),
         "status": _field(cs.literal_schema(list(STATUSES)), "status"),
         **{
-            name: _field(cs.nullable_schema(_text()), name, required=False)
+            name: _field(cs.nullable_schema(text_schema()), name, required=False)
             for name in ("repo_id", "repo_name", "triggered_by", "job_type")
         },
         "optional": _field(cs.nullable_schema(optional_list), "optional", required=False),
@@ -263,12 +267,12 @@ def body_schema() -> cs.CoreSchema:
     )
 
 
-def _quick_body_schema() -> cs.CoreSchema:
+def quick_body_schema() -> cs.CoreSchema:
     """The body schema with every optional value checked by pydantic-core itself (no Python).
 
     It accepts a subset of what :func:`body_schema` accepts: each entry's value is checked against
     its ``type`` through a tagged union, and the rules that need the whole record or the clock are
-    left to :func:`_quick_rules`. Whatever it rejects goes through :func:`body_schema` again,
+    left to :func:`quick_rules`. Whatever it rejects goes through :func:`body_schema` again,
     which explains the problems.
     """
     scalars = {
@@ -286,7 +290,7 @@ def _quick_body_schema() -> cs.CoreSchema:
     def entry(kind: str, scalar: cs.CoreSchema) -> cs.CoreSchema:
         values = cs.list_schema(scalar, min_length=1, max_length=MAX_OPTIONAL_VALUES, strict=True)
         fields = {
-            "key": cs.typed_dict_field(_text(min_length=1)),
+            "key": cs.typed_dict_field(text_schema(min_length=1)),
             "value": cs.typed_dict_field(cs.union_schema([scalar, values])),
             "type": cs.typed_dict_field(cs.literal_schema([kind])),
         }
@@ -300,7 +304,7 @@ def _quick_body_schema() -> cs.CoreSchema:
     # an optional field given as null, blank or [] is dropped by the record rules: such bodies
     # are left to the full schema, so that nothing has to be dropped here
     for name in ("repo_id", "repo_name", "triggered_by", "job_type"):
-        fields[name] = cs.typed_dict_field(_text(min_length=1), required=False)
+        fields[name] = cs.typed_dict_field(text_schema(min_length=1), required=False)
     fields["optional"] = cs.typed_dict_field(
         cs.list_schema(entries, min_length=1, max_length=MAX_OPTIONAL_FIELDS), required=False
     )
@@ -308,7 +312,7 @@ def _quick_body_schema() -> cs.CoreSchema:
     return cs.typed_dict_schema(fields, extra_behavior="forbid", strict=True)
 
 
-def _quick_rules(body: dict[str, Any], now: float) -> bool:
+def quick_rules(body: dict[str, Any], now: float) -> bool:
     """The rules the quick schema leaves out, for a body it accepted; ``False`` when one is broken.
 
     Those are :func:`_record_rules` (but dropping absent fields: the quick schema refuses them),
@@ -335,7 +339,7 @@ def _quick_rules(body: dict[str, Any], now: float) -> bool:
 
 
 _VALIDATORS: dict[str, SchemaValidator] = {}
-_SCHEMAS = {"body": body_schema, "entry": entry_schema, "quick": _quick_body_schema}
+_SCHEMAS = {"body": body_schema, "entry": entry_schema, "quick": quick_body_schema}
 
 
 def _validator(name: str) -> SchemaValidator:
@@ -364,7 +368,7 @@ def validate_body(body: Any, *, now: float | None = None) -> dict[str, Any]:
         except ValidationError:
             pass
         else:
-            if _quick_rules(clean, time.time() if now is None else float(now)):
+            if quick_rules(clean, time.time() if now is None else float(now)):
                 return clean
     return _validate("body", body, now)
 
