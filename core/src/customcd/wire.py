@@ -184,25 +184,33 @@ def _drop_absent(body: dict[str, Any]) -> None:
 def _record_rules(body: dict[str, Any], info: cs.ValidationInfo) -> dict[str, Any]:
     """Rules that need the whole record or the clock; also drops absent fields (never null)."""
     _drop_absent(body)
+    broken = _broken_record_rule(body, _now(info))
+    if broken is not None:
+        raise broken
+    return body
+
+
+def _broken_record_rule(body: dict[str, Any], now: float) -> PydanticCustomError | None:
+    """The first rule of the whole record that ``body`` breaks, as its error; ``None`` if none.
+
+    A repository must be given, the start may not be in the future, optional keys are unique.
+    """
     if "repo_id" not in body and "repo_name" not in body:
-        raise _fail("repo", "one of repo_id and repo_name must be given (both may be)")
-    if body["job_start_time"] > _now(info) + FUTURE_TOLERANCE:
-        raise _fail(
+        return _fail("repo", "one of repo_id and repo_name must be given (both may be)")
+    if body["job_start_time"] > now + FUTURE_TOLERANCE:
+        return _fail(
             "future",
             "is more than 10 minutes in the future; check the start time and the agent's clock",
         )
     entries = body.get("optional")
     if entries and len(entries) > 1:
-        seen: set[str] = set()
-        for entry in entries:
-            if entry["key"] in seen:
-                raise _fail(
-                    "duplicate_key",
-                    "key {key!r} appears twice; keys must be unique",
-                    key=entry["key"],
-                )
-            seen.add(entry["key"])
-    return body
+        keys = [entry["key"] for entry in entries]
+        if len(set(keys)) != len(keys):
+            twice = next(key for index, key in enumerate(keys) if key in keys[:index])
+            return _fail(
+                "duplicate_key", "key {key!r} appears twice; keys must be unique", key=twice
+            )
+    return None
 
 
 def text_schema(**constraints: Any) -> cs.CoreSchema:
@@ -315,26 +323,20 @@ def quick_body_schema() -> cs.CoreSchema:
 def quick_rules(body: dict[str, Any], now: float) -> bool:
     """The rules the quick schema leaves out, for a body it accepted; ``False`` when one is broken.
 
-    Those are :func:`_record_rules` (but dropping absent fields: the quick schema refuses them),
-    and the reserved-key and future-timestamp rules of :func:`_entry_rules`.
+    Those are the whole-record rules of :func:`_record_rules` (but dropping absent fields: the
+    quick schema refuses them), and the reserved-key and future-timestamp rules of
+    :func:`_entry_rules`.
     """
-    if "repo_id" not in body and "repo_name" not in body:
+    if _broken_record_rule(body, now) is not None:
         return False
     latest = now + FUTURE_TOLERANCE
-    if body["job_start_time"] > latest:
-        return False
-    entries = body.get("optional")
-    if entries:
-        seen: set[str] = set()
-        for entry in entries:
-            key = entry["key"]
-            if key in _RESERVED_KEYS or key in seen:
+    for entry in body.get("optional", ()):
+        if entry["key"] in _RESERVED_KEYS:
+            return False
+        if entry["type"] == "timestamp":
+            value = entry["value"]
+            if (max(value) if type(value) is list else value) > latest:
                 return False
-            seen.add(key)
-            if entry["type"] == "timestamp":
-                value = entry["value"]
-                if (max(value) if type(value) is list else value) > latest:
-                    return False
     return True
 
 
