@@ -179,21 +179,20 @@ def job_from_owned_body(body: dict[str, Any], *, copy_entries: bool = False) -> 
     fields.update(body)
     entries = fields["optional"]
     if entries is not None:
-        if copy_entries:
-            fields["optional"] = [_entry_model(entry) for entry in entries]
-        else:
-            fields["optional"] = [
-                _construct(OptionalField, entry, set(_ENTRY_FIELDS)) for entry in entries
-            ]
+        fields["optional"] = [_entry_model(entry, copy=copy_entries) for entry in entries]
     return _construct(Job, fields, set(body))
 
 
-def _entry_model(entry: dict[str, Any]) -> OptionalField:
-    """The model of a checked ``optional`` entry; it shares no list with the body it came from."""
-    own = dict(entry)
-    if type(own["value"]) is list:
-        own["value"] = list(own["value"])
-    return _construct(OptionalField, own, set(_ENTRY_FIELDS))
+def _entry_model(entry: dict[str, Any], *, copy: bool = True) -> OptionalField:
+    """The model of a checked ``optional`` entry.
+
+    :param copy: share no dict or list with ``entry`` (without it the model takes ``entry`` over).
+    """
+    if copy:
+        entry = dict(entry)
+        if type(entry["value"]) is list:
+            entry["value"] = list(entry["value"])
+    return _construct(OptionalField, entry, set(_ENTRY_FIELDS))
 
 
 def _entries_as_dicts(data: Any) -> Any:
