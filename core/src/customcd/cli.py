@@ -179,7 +179,8 @@ def _strict_env() -> bool:
     multiple=True,
     metavar="KEY[:TYPE]=VALUE",
     help="An optional field; repeat a key for a list. TYPE: string (default), integer, "
-    "float, duration, timestamp. Or a JSON object {key, value, type}.",
+    "float, duration, timestamp. Or a JSON object {key, value, type}. "
+    "[env: CUSTOMCD_OPTIONAL, one entry a line; a key given by flag wins]",
 )
 @click.option(
     "--dry-run", is_flag=True, help="Print exactly the JSON body on stdout; send nothing."

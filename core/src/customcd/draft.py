@@ -41,6 +41,9 @@ class Draft:
         ``pipeline``, ``ci``...) that ``customcd.toml`` rules match on; not sent.
     :param notes: messages for the user about how the draft was made (shown with ``-v``).
     :param skip: when set, no record is sent and this reason is shown (e.g. ``NOT_BUILT``).
+    :param hints: for a field the adapter could not fill, what the user can set (e.g.
+        ``{"repo_name": "BUILD_REPOSITORY_NAME is not set; give --repo-name"}``); added to the
+        problem reported for that field.
     :param adapter: name of the adapter that made the draft.
     :param cursor: for history items, where a backfill can resume after this item.
     """
@@ -58,6 +61,7 @@ class Draft:
     optional: list[dict[str, Any]] = field(default_factory=list)
     facts: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    hints: dict[str, str] = field(default_factory=dict)
     skip: str | None = None
     adapter: str | None = None
     cursor: str | None = None
@@ -76,6 +80,12 @@ class Draft:
                 raise TypeError(f"{name!r} is not a draft field")
             if _is_empty(getattr(self, name)) and not _is_empty(value):
                 setattr(self, name, value)
+
+    def hint(self, name: str, text: str) -> None:
+        """Say what the user can set when field ``name`` ends up missing or invalid."""
+        if name not in DRAFT_FIELDS:
+            raise TypeError(f"{name!r} is not a draft field")
+        self.hints[name] = text
 
     def set_fact(self, name: str, value: Any) -> None:
         """Record a routing fact (ignored when empty)."""
