@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import ClassVar
 
 import pytest
-from customcd.adapter import NOT_FINAL, SKIP, Adapter
 from customcd.builder import build_from_draft, build_job_from_environment, parse_optional_args
 from customcd.config import Config, Route
-from customcd.draft import Draft
-from customcd.hookspecs import hookimpl
-from customcd.plugins import get_plugin_manager
-from customcd.problems import ConfigurationError, InvalidRecord
+from customcd.contract.problems import ConfigurationError, InvalidRecord
+from customcd.plugins.adapter import NOT_FINAL, SKIP, Adapter
+from customcd.plugins.draft import Draft
+from customcd.plugins.hookspecs import hookimpl
+from customcd.plugins.manager import get_plugin_manager
 
 NOW = 1_764_400_000.0
 SHA = "a2e7da86cc392417b0d9f605b28038aae80b002f"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 from customcd.config import load_config
-from customcd.problems import ConfigurationError
-from customcd.transport import Endpoint
+from customcd.contract.problems import ConfigurationError
+from customcd.delivery.transport import Endpoint
 
 TOML = """
 url = "https://toml.example.com:443"

@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from customcd.outbox import Outbox
+from customcd.delivery.outbox import Outbox
 from customcd.receiver import Fault, Receiver
 from helpers_delivery import (
     CANARY,
@@ -178,7 +178,7 @@ def subprocess_env(url: str, outbox: Path, **extra: str) -> dict[str, str]:
 def run_together(commands: list[list[str]], env: dict[str, str], cwd: Path) -> list[Any]:
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "customcd.cli", "-v", *command],
+            [sys.executable, "-m", "customcd.cli.main", "-v", *command],
             env=env,
             cwd=cwd,
             stdout=subprocess.PIPE,

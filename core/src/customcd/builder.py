@@ -14,25 +14,32 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .adapter import NOT_FINAL, SKIP, Adapter
 from .config import Config
-from .draft import DRAFT_FIELDS, CollectContext, Draft
-from .plugins import Plugins
-from .problems import MISSING, ConfigurationError, InvalidRecord, Problem
-from .record import Record
-from .settings import FIELD_INPUTS
-from .status import StatusMapper, canonical_status
-from .times import MS_THRESHOLD, TOO_LARGE, TimeError, parse_duration, parse_epoch_ms, to_epoch
-from .wire import (
+from .contract.problems import MISSING, ConfigurationError, InvalidRecord, Problem
+from .contract.record import Record
+from .contract.status import StatusMapper, canonical_status
+from .contract.times import (
+    MS_THRESHOLD,
+    TOO_LARGE,
+    TimeError,
+    parse_duration,
+    parse_epoch_ms,
+    to_epoch,
+)
+from .contract.wire import (
     BASE_FIELDS,
     EARLIEST_START,
     MAX_OPTIONAL_FIELDS,
     OPTIONAL_TYPES,
     validate_body,
 )
+from .plugins.adapter import NOT_FINAL, SKIP, Adapter
+from .plugins.draft import DRAFT_FIELDS, CollectContext, Draft
+from .plugins.manager import Plugins
+from .settings import FIELD_INPUTS
 
 if TYPE_CHECKING:
-    from .job import Job
+    from .contract.job import Job
 
 __all__ = [
     "LONG_DEFAULT_DURATION",
@@ -73,7 +80,7 @@ class Built:
 
     @property
     def job(self) -> Job | None:
-        """The record as the :class:`~customcd.job.Job` pydantic model (built on first use)."""
+        """The record as the :class:`~customcd.contract.job.Job` pydantic model (built on first use)."""
         return self.record.job if self.record is not None else None
 
 

@@ -35,7 +35,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
-from .problems import ConfigurationError
+from .contract.problems import ConfigurationError
 from .secret import Secret, SecretLike
 from .settings import SETTINGS, Setting
 

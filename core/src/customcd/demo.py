@@ -11,11 +11,11 @@ from typing import Any
 
 import click
 
-from .adapter import DEMO_EPOCH
 from .config import Config
+from .contract.problems import CustomcdError
 from .pipeline import run_send
-from .plugins import Plugins, get_plugin_manager
-from .problems import CustomcdError
+from .plugins.adapter import DEMO_EPOCH
+from .plugins.manager import Plugins, get_plugin_manager
 from .receiver import Receiver
 from .report import Reporter
 from .secret import Secret

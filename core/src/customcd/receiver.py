@@ -24,8 +24,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from .problems import InvalidRecord
-from .record import Record
+from .contract.problems import InvalidRecord
+from .contract.record import Record
 
 __all__ = ["Fault", "ReceivedRequest", "Receiver"]
 

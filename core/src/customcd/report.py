@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable
 from typing import IO
 
-from .outcome import Outcome
+from .delivery.outcome import Outcome
 
 __all__ = ["EXIT", "Reporter", "exit_code_for"]
 

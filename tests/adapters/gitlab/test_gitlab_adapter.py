@@ -8,9 +8,9 @@ import sys
 from importlib.metadata import entry_points
 
 import pytest
-from customcd.adapter import DEMO_EPOCH, NOT_FINAL, SKIP
-from customcd.draft import CollectContext
-from customcd.job import Job
+from customcd.contract.job import Job
+from customcd.plugins.adapter import DEMO_EPOCH, NOT_FINAL, SKIP
+from customcd.plugins.draft import CollectContext
 from gitlab_support import body_from, job_env
 
 
@@ -90,7 +90,7 @@ def test_demo_cases_build_valid_records(adapter):
 
 
 def _demo_body(adapter, draft):
-    from customcd.times import to_epoch
+    from customcd.contract.times import to_epoch
 
     start = to_epoch(draft.job_start_time)
     return {
@@ -115,7 +115,7 @@ _LIGHT = """
 import json, sys
 import customcd_gitlab.plugin as plugin
 adapter = plugin.customcd_adapters()[0]
-from customcd.draft import CollectContext
+from customcd.plugins.draft import CollectContext
 env = json.loads(sys.argv[1])
 assert adapter.detect(env)
 draft = adapter.collect(CollectContext(env=env, now=1764400600))

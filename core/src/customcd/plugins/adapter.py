@@ -13,8 +13,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from ..contract.problems import CustomcdError
 from .draft import CollectContext, Draft
-from .problems import CustomcdError
 
 __all__ = [
     "DEMO_EPOCH",

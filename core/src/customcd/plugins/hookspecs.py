@@ -20,10 +20,10 @@ import pluggy
 if TYPE_CHECKING:
     import click
 
+    from ..contract.job import Job
+    from ..delivery.outcome import Outcome
     from .adapter import Adapter
     from .draft import CollectContext, Draft
-    from .job import Job
-    from .outcome import Outcome
 
 __all__ = [
     "NAME",
@@ -48,7 +48,7 @@ hookimpl = pluggy.HookimplMarker(NAME)
 def customcd_adapters() -> Sequence[Adapter]:
     """Add CI adapters.
 
-    Return the :class:`~customcd.adapter.Adapter` objects this plugin provides. Each adapter
+    Return the :class:`~customcd.plugins.adapter.Adapter` objects this plugin provides. Each adapter
     detects its CI from an environment mapping (``detect``), collects one record's draft
     (``collect``), iterates historical builds for backfill (``history``) and declares its native
     status map (``status_map``). Adapter names must be unique across all plugins: two adapters with
@@ -84,7 +84,7 @@ def customcd_before_send(body: dict[str, Any], job: Job) -> str | None:
     through.
 
     :param body: the wire body (a dict; mutable).
-    :param job: the validated :class:`~customcd.job.Job` the body came from (read-only).
+    :param job: the validated :class:`~customcd.contract.job.Job` the body came from (read-only).
     :return: ``None``, or the reason for a veto.
     """
     ...
@@ -100,7 +100,7 @@ def customcd_outcome(outcome: Outcome) -> None:
     Called once per record and run, after the outbox and ledger are updated. Keep it quick and
     never raise: a failure here is a warning and changes nothing about delivery.
 
-    :param outcome: the :class:`~customcd.outcome.Outcome`.
+    :param outcome: the :class:`~customcd.delivery.outcome.Outcome`.
     """
 
 

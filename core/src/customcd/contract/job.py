@@ -2,8 +2,8 @@
 
 :class:`Job` is exactly the JSON body Allstacks receives and :class:`OptionalField` one entry of
 its ``optional`` list. Both validate through the contract's single definition in
-:mod:`customcd.wire`: building a ``Job`` from bad data raises
-:class:`~customcd.problems.InvalidRecord` with every problem at once. :meth:`Job.to_body` /
+:mod:`customcd.contract.wire`: building a ``Job`` from bad data raises
+:class:`~customcd.contract.problems.InvalidRecord` with every problem at once. :meth:`Job.to_body` /
 :meth:`Job.to_json` give back the body to POST, byte for byte.
 """
 
@@ -126,7 +126,7 @@ class Job(BaseModel):
 
     @classmethod
     def from_clean(cls, body: dict[str, Any]) -> Job:
-        """Wrap a body :func:`~customcd.wire.validate_body` already accepted (no re-checking).
+        """Wrap a body :func:`~customcd.contract.wire.validate_body` already accepted (no re-checking).
 
         Like :meth:`~pydantic.BaseModel.model_construct`, without its per-call overhead: the body
         already has the contract's exact types and field order, so the models are filled in
@@ -146,7 +146,7 @@ class Job(BaseModel):
 
     @property
     def record(self) -> Record:
-        """The job as a :class:`~customcd.record.Record`."""
+        """The job as a :class:`~customcd.contract.record.Record`."""
         return Record(self.to_body())
 
     @property
@@ -169,7 +169,7 @@ _new = object.__new__
 
 
 def job_from_owned_body(body: dict[str, Any], *, copy_entries: bool = False) -> Job:
-    """The :class:`Job` of a body :func:`~customcd.wire.validate_body` just returned.
+    """The :class:`Job` of a body :func:`~customcd.contract.wire.validate_body` just returned.
 
     Without ``copy_entries`` the models take over the body's ``optional`` entries, so the caller
     must not keep or change ``body`` (the library's build path hands over a body nobody else

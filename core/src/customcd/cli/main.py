@@ -18,10 +18,10 @@ from typing import Any, TypeVar
 
 import click
 
-from . import __version__
-from .problems import CustomcdError, InvalidRecord
-from .report import EXIT, Reporter, exit_code_for
-from .settings import FIELD_INPUTS, SETTINGS, Setting
+from .. import __version__
+from ..contract.problems import CustomcdError, InvalidRecord
+from ..report import EXIT, Reporter, exit_code_for
+from ..settings import FIELD_INPUTS, SETTINGS, Setting
 
 __all__ = ["cli", "main"]
 
@@ -34,7 +34,7 @@ def _docs_hint(error: CustomcdError) -> str:
 
 
 def _setup_logging(verbose: int) -> None:
-    from .transport import quiet_http_loggers
+    from ..delivery.transport import quiet_http_loggers
 
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("customcd: %(levelname)s: %(message)s"))
@@ -55,7 +55,7 @@ class _Group(click.Group):
             return
         self._plugins_added = True
         try:
-            from .plugins import get_plugin_manager
+            from ..plugins.manager import get_plugin_manager
 
             get_plugin_manager().add_cli(cli=self)
         except CustomcdError as exc:
@@ -205,9 +205,9 @@ def send(optional: tuple[str, ...], dry_run: bool, no_replay: bool, **flags: Any
           --service-id 2 --repo-name acme/shop --start-time 1704018030 --duration 300 \\
           --status Succeeded --optional microservice=frontend --optional lead_time:duration=20
     """
-    from .config import load_config
-    from .pipeline import run_send
-    from .plugins import get_plugin_manager
+    from ..config import load_config
+    from ..pipeline import run_send
+    from ..plugins.manager import get_plugin_manager
 
     setting_names = {s.name for s in SETTINGS}
     settings = {k: v for k, v in flags.items() if k in setting_names}
@@ -219,7 +219,7 @@ def send(optional: tuple[str, ...], dry_run: bool, no_replay: bool, **flags: Any
         strict = strict or config.strict  # customcd.toml's `strict = true` too
         plugins = get_plugin_manager()
         if dry_run:
-            from .pipeline import prepare_record
+            from ..pipeline import prepare_record
 
             _, record, stopped = prepare_record(
                 plugins=plugins,
@@ -265,7 +265,7 @@ def validate(source: Any) -> None:
       customcd validate body.json
       customcd send --dry-run | customcd validate -
     """
-    from .wire import validate_body
+    from ..contract.wire import validate_body
 
     body = _read_json(source.read())
     bodies = body if isinstance(body, list) else [body]
@@ -311,7 +311,7 @@ def schema() -> None:
     Example:
       customcd schema > custom-cd-job.schema.json
     """
-    from .schema import job_schema
+    from ..contract.schema import job_schema
 
     click.echo(json.dumps(job_schema(), indent=2))
 
@@ -343,7 +343,7 @@ def receiver(host: str, port: int, company_id: str, token_env: str, record: Path
       customcd receiver --port 8765 --record accepted.jsonl &
       CUSTOMCD_URL=http://127.0.0.1:8765 CUSTOMCD_COMPANY_ID=1 CUSTOMCD_TOKEN=t customcd send ...
     """
-    from .receiver import Receiver
+    from ..receiver import Receiver
 
     token = os.environ.get(token_env) or None
     server = Receiver(host=host, port=port, company_id=company_id, token=token, record_path=record)
@@ -371,7 +371,7 @@ def plugins(as_json: bool) -> None:
       customcd plugins
       CUSTOMCD_DISABLE_PLUGINS=git customcd plugins --json
     """
-    from .plugins import get_plugin_manager
+    from ..plugins.manager import get_plugin_manager
 
     try:
         manager = get_plugin_manager()
@@ -405,7 +405,7 @@ def plugins(as_json: bool) -> None:
     if not rows:
         click.echo("no plugins installed (pip install 'customcd[all]')")
         return
-    from .table import render_table
+    from ..table import render_table
 
     click.echo(
         render_table(
@@ -447,8 +447,8 @@ def outbox_list(as_json: bool, **settings: Any) -> None:
       customcd outbox list
       customcd outbox list --json | jq '.[] | select(.state == "rejected")'
     """
-    from .config import load_config
-    from .outbox import Outbox
+    from ..config import load_config
+    from ..delivery.outbox import Outbox
 
     try:
         config = load_config(settings, os.environ)
@@ -480,7 +480,7 @@ def outbox_list(as_json: bool, **settings: Any) -> None:
             )
         )
         return
-    from .table import render_table
+    from ..table import render_table
 
     click.echo(f"outbox {config.outbox_path}: {len(entries)} kept, {delivered} delivered (ledger)")
     if entries:
@@ -524,8 +524,8 @@ def outbox_prune(days: int, **settings: Any) -> None:
     Example:
       customcd outbox prune --older-than 400
     """
-    from .config import load_config
-    from .outbox import Outbox
+    from ..config import load_config
+    from ..delivery.outbox import Outbox
 
     try:
         config = load_config(settings, os.environ)
@@ -554,12 +554,12 @@ def outbox_flush(rejected: bool, **settings: Any) -> None:
       customcd outbox flush
       customcd outbox flush --rejected --deadline 120    # after fixing the token
     """
-    from .config import load_config
-    from .delivery import Dispatcher, Sender
-    from .outbox import Outbox
-    from .plugins import get_plugin_manager
-    from .retry import RetryPolicy
-    from .transport import Endpoint
+    from ..config import load_config
+    from ..delivery.outbox import Outbox
+    from ..delivery.retry import RetryPolicy
+    from ..delivery.sender import Dispatcher, Sender
+    from ..delivery.transport import Endpoint
+    from ..plugins.manager import get_plugin_manager
 
     strict = _strict_from(settings)
     reporter = Reporter()
@@ -568,7 +568,7 @@ def outbox_flush(rejected: bool, **settings: Any) -> None:
         strict = strict or config.strict
         endpoint = Endpoint.parse(config.url, config.company_id, allow_http=config.allow_http)
         if config.token is None:
-            from .problems import ConfigurationError
+            from ..contract.problems import ConfigurationError
 
             raise ConfigurationError("no token: set CUSTOMCD_TOKEN (or --token-file)")
         box = Outbox(config.outbox_path)
@@ -617,7 +617,7 @@ def demo(keep: Path | None) -> None:
     Example:
       customcd demo
     """
-    from .demo import run_demo
+    from ..demo import run_demo
 
     sys.exit(run_demo(keep))
 
@@ -631,8 +631,8 @@ class _BackfillGroup(click.Group):
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         """Adapter names (those that implement history)."""
-        from .adapter import Adapter
-        from .plugins import get_plugin_manager
+        from ..plugins.adapter import Adapter
+        from ..plugins.manager import get_plugin_manager
 
         try:
             adapters = get_plugin_manager().adapters()
@@ -642,7 +642,7 @@ class _BackfillGroup(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         """The backfill command of one adapter: common options plus its selection flags."""
-        from .plugins import get_plugin_manager
+        from ..plugins.manager import get_plugin_manager
 
         try:
             adapter = get_plugin_manager().adapters().get(cmd_name)
@@ -728,8 +728,8 @@ def _window_edge(text: str, flag: str) -> int:
     """A window edge: ``YYYY-MM-DD`` (UTC), ISO 8601 with a zone, epoch seconds, or ``90d``."""
     import re
 
-    from .problems import UsageError
-    from .times import TimeError, to_epoch
+    from ..contract.problems import UsageError
+    from ..contract.times import TimeError, to_epoch
 
     value = text.strip()
     relative = re.fullmatch(r"(\d+)([hdw])", value)
@@ -745,12 +745,12 @@ def _window_edge(text: str, flag: str) -> int:
 
 
 def _run_backfill(adapter_name: str, values: dict[str, Any]) -> None:
-    from .adapter import HistoryQuery
-    from .backfill import exit_code, run_backfill, summary
-    from .builder import field_overrides
-    from .config import load_config
-    from .plugins import get_plugin_manager
-    from .transport import warn_if_cleartext
+    from ..backfill import exit_code, run_backfill, summary
+    from ..builder import field_overrides
+    from ..config import load_config
+    from ..delivery.transport import warn_if_cleartext
+    from ..plugins.adapter import HistoryQuery
+    from ..plugins.manager import get_plugin_manager
 
     setting_names = {s.name for s in SETTINGS}
     settings = {k: values.pop(k) for k in list(values) if k in setting_names}

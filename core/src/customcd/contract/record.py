@@ -1,7 +1,7 @@
 """A validated record: the exact wire body, its JSON bytes and its identity.
 
 This is what the send and backfill paths carry around. It is built by
-:func:`~customcd.wire.validate_body` (pydantic-core) and turns into the :class:`~customcd.job.Job`
+:func:`~customcd.contract.wire.validate_body` (pydantic-core) and turns into the :class:`~customcd.contract.job.Job`
 pydantic model only when something asks for it (a before-send hook, the library API), so that
 ``customcd send`` does not pay for building the models.
 """
@@ -22,7 +22,7 @@ __all__ = ["Record"]
 class Record:
     """A body that passed the contract.
 
-    :param body: the validated wire body (as :func:`~customcd.wire.validate_body` returns it).
+    :param body: the validated wire body (as :func:`~customcd.contract.wire.validate_body` returns it).
     """
 
     __slots__ = ("_job", "_json", "body")
@@ -74,7 +74,7 @@ class Record:
 
     @property
     def job(self) -> Job:
-        """The record as the :class:`~customcd.job.Job` pydantic model (built on first use)."""
+        """The record as the :class:`~customcd.contract.job.Job` pydantic model (built on first use)."""
         if self._job is None:
             self._job = _job_class().from_clean(self.body)
         return self._job
@@ -92,7 +92,7 @@ _JOB: list[type[Job]] = []
 
 
 def _job_class() -> type[Job]:
-    """The :class:`~customcd.job.Job` class, imported on first use (pydantic's models are heavy)."""
+    """The :class:`~customcd.contract.job.Job` class, imported on first use (pydantic's models are heavy)."""
     if not _JOB:
         from .job import Job
 

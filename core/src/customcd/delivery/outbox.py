@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .problems import CustomcdError
+from ..contract.problems import CustomcdError
 
 __all__ = ["Outbox", "OutboxEntry", "OutboxUnavailable"]
 

@@ -198,7 +198,7 @@ class StdlibTransport(httpx.BaseTransport):
       a CA bundle. The context's own hostname check applies; SNI is the URL's host. ALPN offers
       ``http/1.1``, as httpcore does.
 
-    Proxies are not handled here: ``customcd.transport.make_client`` routes proxied URLs to
+    Proxies are not handled here: ``customcd.delivery.transport.make_client`` routes proxied URLs to
     httpx's own proxy transport.
 
     :param ssl_context: the TLS context, a function making it, or ``None`` (see above).

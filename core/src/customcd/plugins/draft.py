@@ -1,7 +1,7 @@
 """The draft of a record: what adapters and plugins gather before it is validated.
 
 A :class:`Draft` holds raw, lenient values (a native CI status, a time as ISO text, a duration as a
-float); the builder turns it into a strict :class:`~customcd.job.Job`. Adapters create drafts,
+float); the builder turns it into a strict :class:`~customcd.contract.job.Job`. Adapters create drafts,
 enrich hooks adjust them, user overrides are applied last.
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .wire import BASE_FIELDS
+from ..contract.wire import BASE_FIELDS
 
 __all__ = ["DRAFT_FIELDS", "CollectContext", "Draft"]
 

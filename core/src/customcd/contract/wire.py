@@ -3,8 +3,8 @@
 Every rule of ``shared/spec/contract.md`` lives here: field types and constraints are checked by
 pydantic-core itself, and the few rules that need a whole entry, the whole record or the clock
 are two small functions. :func:`validate_body` turns a candidate body into the exact wire body (or
-raises :class:`~customcd.problems.InvalidRecord` with every problem at once). The pydantic models
-in :mod:`customcd.job` validate through this same schema; the hot paths (``customcd send``,
+raises :class:`~customcd.contract.problems.InvalidRecord` with every problem at once). The pydantic models
+in :mod:`customcd.contract.job` validate through this same schema; the hot paths (``customcd send``,
 backfill) use it directly and never pay for building the models.
 """
 

@@ -4,7 +4,7 @@
 status in any case, a service id as digits, numbers where the wire wants text, epoch-second
 times. For those, the general builder (:func:`~customcd.builder.build_from_draft`) comes down to
 a few conversions, and this module does them inside pydantic-core, together with the contract's
-quick schema (:func:`~customcd.wire.quick_body_schema`). Anything else -- ISO or millisecond
+quick schema (:func:`~customcd.contract.wire.quick_body_schema`). Anything else -- ISO or millisecond
 times, a duration to compute, a status map, configuration, a repeated optional key, an invalid
 record -- makes :func:`plain_body` return ``None``, and the caller runs the general builder,
 which gives the same record or names every problem. ``tests/core/test_properties.py`` checks

@@ -18,21 +18,21 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
+from ..contract.problems import ConfigurationError
 from . import hookspecs
 from .hookspecs import NAME
-from .problems import ConfigurationError
 
 if TYPE_CHECKING:
     import click
 
+    from ..contract.job import Job
+    from ..delivery.outcome import Outcome
     from .adapter import Adapter
     from .draft import CollectContext, Draft
-    from .job import Job
-    from .outcome import Outcome
 
 __all__ = ["DEFAULT_PLUGINS", "PluginInfo", "Plugins", "get_plugin_manager"]
 
-log = logging.getLogger("customcd.plugins")
+log = logging.getLogger("customcd.plugins.manager")
 
 #: Plugins that ship inside the ``customcd`` distribution itself, registered through the same
 #: path as entry points (module paths). The CI adapters are separate distributions.

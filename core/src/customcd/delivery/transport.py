@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-from .problems import ConfigurationError
+from ..contract.problems import ConfigurationError
 
 if TYPE_CHECKING:
     import ssl
@@ -225,7 +225,7 @@ def make_client(
 ) -> Any:
     """An httpx client that verifies TLS, honours proxy variables and never follows redirects.
 
-    Requests go through :class:`~customcd.stdlib_transport.StdlibTransport` (http.client, so
+    Requests go through :class:`~customcd.delivery.stdlib_transport.StdlibTransport` (http.client, so
     neither httpcore nor h11 nor anyio is imported), except those the proxy variables route to a
     proxy: they go through httpx's own proxy transport (see :func:`_proxy_mounts`).
 

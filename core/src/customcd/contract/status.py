@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .adapter import NOT_FINAL, SKIP
+from ..plugins.adapter import NOT_FINAL, SKIP
 from .wire import STATUSES
 
 __all__ = ["StatusMapper", "canonical_status"]

@@ -16,16 +16,16 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from ..repourl import redact_url
+from ..secret import SecretLike
 from .outbox import Outbox, OutboxUnavailable
 from .outcome import Outcome
-from .repourl import redact_url
 from .retry import RETRYABLE_STATUSES, Clock, RetryPolicy, SystemClock, parse_retry_after
-from .secret import SecretLike
 from .transport import Endpoint, make_client
 
 __all__ = ["AttemptResult", "Dispatcher", "SendResult", "Sender"]
 
-log = logging.getLogger("customcd.delivery")
+log = logging.getLogger("customcd.delivery.sender")
 
 _MAX_REASON = 300
 
@@ -81,7 +81,7 @@ class Sender:
     :param token: the bearer token (``None`` sends no Authorization header).
     :param policy: the retry policy.
     :param clock: the clock (injectable).
-    :param client: an httpx client (default: one made by :func:`~customcd.transport.make_client`).
+    :param client: an httpx client (default: one made by :func:`~customcd.delivery.transport.make_client`).
     :param per_record: give each record its own deadline (backfill) instead of one for the run.
         A ``Retry-After`` seen by any record pauses every record of this sender (rate limits are
         the server's, not one request's).
@@ -277,7 +277,7 @@ class Dispatcher:
     :param sender: posts bodies.
     :param outbox: the durable outbox, or ``None`` when it is unusable (then records that are not
         delivered are printed to stderr by the caller as a last resort).
-    :param on_outcome: called with every :class:`~customcd.outcome.Outcome`.
+    :param on_outcome: called with every :class:`~customcd.delivery.outcome.Outcome`.
     :param require_outbox: stop (raise) when the outbox fails, instead of going on without it.
     """
 

@@ -1,0 +1,1 @@
+"""The ``customcd`` command line: one module per command group."""
