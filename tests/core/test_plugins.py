@@ -12,9 +12,9 @@ from pathlib import Path
 
 import click
 import pytest
-from customcd.plugins import hookspecs
 from customcd.config import Config
 from customcd.contract.problems import ConfigurationError, InvalidRecord
+from customcd.plugins import hookspecs
 from customcd.plugins.manager import DEFAULT_PLUGINS, get_plugin_manager
 
 ROOT = Path(__file__).resolve().parents[2]
