@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import time
@@ -34,10 +35,9 @@ def exchange(server: Receiver, data: bytes, timeout: float = 5.0) -> bytes:
     """Send raw bytes, read until the server closes the connection."""
     host, port = server.url.rsplit(":", 1)
     with socket.create_connection((host.split("//")[1], int(port)), timeout=timeout) as conn:
-        try:
+        # the server may close before it read everything: that is the point
+        with contextlib.suppress(OSError):
             conn.sendall(data)
-        except OSError:
-            pass  # the server may close before it read everything: that is the point
         chunks = []
         while True:
             try:
