@@ -114,6 +114,21 @@ def _lease_dead(owner: str | None) -> bool:
     return int(pid) != os.getpid() and not _pid_alive(int(pid))
 
 
+def _companions(path: Path) -> list[Path]:
+    """SQLite's write-ahead log and shared-memory files beside the database (they hold bodies)."""
+    return [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm", "-journal")]
+
+
+def _create_owner_only(path: Path) -> None:
+    """Create the database file readable by its owner only, before SQLite opens it.
+
+    SQLite gives the ``-wal`` and ``-shm`` files it creates the database file's permissions, so
+    a database born ``0600`` keeps every file that holds record bodies owner-only.
+    """
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 class Outbox:
     """A durable outbox at ``path`` (created with its folder on first use).
 
@@ -133,6 +148,7 @@ class Outbox:
         self._lock = threading.RLock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            _create_owner_only(self.path)
             self._db = sqlite3.connect(
                 str(self.path), timeout=15.0, isolation_level=None, check_same_thread=False
             )
@@ -142,8 +158,9 @@ class Outbox:
             self._db.executescript(_SCHEMA)
         except (sqlite3.Error, OSError) as exc:
             raise OutboxUnavailable(self._explain(exc), docs="outbox.md") from None
-        with contextlib.suppress(OSError):
-            os.chmod(self.path, 0o600)
+        for made in (self.path, *_companions(self.path)):
+            with contextlib.suppress(OSError):
+                os.chmod(made, 0o600)
 
     def _explain(self, exc: BaseException) -> str:
         text = str(exc)
