@@ -33,6 +33,7 @@ from typing import Any
 
 from .contract.problems import InvalidRecord
 from .contract.record import Record
+from .printable import network_text
 
 __all__ = ["MAX_BODY", "MAX_CONNECTIONS", "Fault", "ReceivedRequest", "Receiver"]
 
@@ -87,18 +88,12 @@ class ReceivedRequest:
     def line(self) -> str:
         """One printable line: ``accepted job '42'``, ``duplicate ...``, ``rejected 422: ...``."""
         if self.status is None:
-            return f"{self.method} {_printable(self.path)}: no answer (black hole)"
+            return f"{self.method} {network_text(self.path)}: no answer (black hole)"
         if self.status == 201:
             return f"accepted {self.reason}"
         if self.status == 200:
             return f"duplicate {self.reason} (Idempotency-Key seen before; not recorded again)"
         return f"rejected {self.status}: {self.reason}"
-
-
-def _printable(text: str, limit: int = 300) -> str:
-    """Text from the network made safe for one terminal line: escaped, cut to ``limit``."""
-    shown = text.encode("unicode_escape", "backslashreplace").decode("ascii")
-    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
 
 
 class _Server(ThreadingHTTPServer):
@@ -244,11 +239,11 @@ def _reason(status: int | None, payload: Any) -> str:
     if not isinstance(payload, dict):
         return ""
     if status in (200, 201):
-        return f"job {_printable(str(payload.get('job_id')))}"
-    reason = _printable(str(payload.get("reason", "")))
+        return f"job {network_text(str(payload.get('job_id')))}"
+    reason = network_text(str(payload.get("reason", "")))
     problems = payload.get("problems")
     if isinstance(problems, list) and problems:
-        reason += ": " + "; ".join(_printable(str(p)) for p in problems)
+        reason += ": " + "; ".join(network_text(str(p)) for p in problems)
     return reason
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from ..printable import network_text
 from ..repourl import redact_url
 from ..secret import SecretLike
 from .outbox import Outbox, OutboxUnavailable
@@ -71,7 +72,7 @@ def _reason_from(response: Any, text: str) -> str:
         reason = " ".join(text.split())
     phrase = getattr(response, "reason_phrase", "") or ""
     reason = f"{response.status_code} {phrase}".strip() + (f": {reason}" if reason else "")
-    return reason[:_MAX_REASON]
+    return network_text(reason, _MAX_REASON)  # the server's words: escaped, one line, cut
 
 
 class Sender:
