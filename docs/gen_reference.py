@@ -34,6 +34,8 @@ CORE_EXTRA_VARIABLES: dict[str, str] = {
     "installed plugin). See [Plugins](plugins.md).",
     "CUSTOMCD_DISABLE_PLUGINS": "Comma-separated plugin names not to load, e.g. `git` or a broken "
     "third-party adapter. See [Plugins](plugins.md).",
+    "CUSTOMCD_OPTIONAL": "Optional fields, one `KEY[:TYPE]=VALUE` a line (like repeated "
+    "`--optional`); a key also given by `--optional` takes the flag's value.",
     "CUSTOMCD_DEBUG": "Set to `1` to get the Python traceback of an internal error instead of the "
     "one-line `customcd: internal error: ...` message.",
 }
