@@ -1,6 +1,8 @@
 // Runs adapters/jenkins/vars/customcdReport.groovy with the pipeline steps stubbed.
 // Usage: groovy jenkins_harness.groovy VARS_FILE RESOURCES_DIR CASES_JSON OUT_JSON
-// CASES_JSON: a list of {"unix": true, "args": {...}, "currentBuild": {...}, "fail": "credentials"}
+// CASES_JSON: a list of {"unix": true, "args": {...} or "argsSource": "k: 'v', ...",
+// "currentBuild": {...}, "fail": "credentials"}; argsSource is the Groovy text of a call's
+// named arguments (as written in a Jenkinsfile), evaluated as a map.
 // OUT_JSON receives, per case, {"calls": [...], "error": null or the exception's text}; a call is
 // {"step": "sh"|"bat"|"echo", "script" or "message", "label", "env": what withEnv and
 // withCredentials set for it}.
@@ -46,7 +48,8 @@ binding.setVariable('echo', { String message -> calls << [step: 'echo', message:
 def script = new GroovyShell(loader, binding).parse(new File(varsFile))
 def error = null
 try {
-    script.call(spec.args)
+    def callArgs = spec.argsSource != null ? new GroovyShell().evaluate("[${spec.argsSource}]") : spec.args
+    script.call(callArgs)
 } catch (Exception e) {
     error = e.toString()
 }
