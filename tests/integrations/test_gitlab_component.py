@@ -100,10 +100,12 @@ def gitlab_ci_local() -> str:
     return need(str(NODE_BIN / "gitlab-ci-local"), "gitlab-ci-local (npm)")
 
 
-def make_repo(tmp: Path, pipeline: str) -> Path:
+def make_repo(tmp: Path, pipeline: str, copies: tuple[str, ...] = ()) -> Path:
+    """A git repository holding the component (and ``copies`` of other files) and a pipeline."""
     repo = tmp / "repo"
-    (repo / "templates" / "customcd").mkdir(parents=True)
-    shutil.copy(COMPONENT, repo / "templates" / "customcd" / "template.yml")
+    for name in ("templates/customcd/template.yml", *copies):
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / name, repo / name)
     (repo / ".gitlab-ci.yml").write_text(pipeline, encoding="utf-8")
     (repo / ".gitignore").write_text(".gitlab-ci-local/\n.cache/\nfacts-*\n", encoding="utf-8")
     git = ["git", "-C", str(repo)]
