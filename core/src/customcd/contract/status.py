@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..plugins.adapter import NOT_FINAL, SKIP
-from .wire import STATUSES
+from .fields import STATUSES
 
 __all__ = ["StatusMapper", "canonical_status"]
 
