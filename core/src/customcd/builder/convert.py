@@ -16,7 +16,7 @@ from typing import Any
 from ..config import Config
 from ..contract.fields import EARLIEST_START
 from ..contract.problems import Problem
-from ..contract.status import StatusMapper, canonical_status
+from ..contract.status import NOT_FINAL, SKIP, StatusMapper, canonical_status
 from ..contract.times import (
     MS_THRESHOLD,
     TOO_LARGE,
@@ -25,7 +25,7 @@ from ..contract.times import (
     parse_integer,
     to_epoch,
 )
-from ..plugins.adapter import NOT_FINAL, SKIP, Adapter
+from ..plugins.adapter import Adapter
 
 __all__ = [
     "LONG_DEFAULT_DURATION",

@@ -15,7 +15,7 @@ import hashlib
 import json
 import time
 from collections.abc import Mapping
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, Optional, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -30,7 +30,6 @@ from pydantic import (
 )
 from pydantic.config import JsonDict
 from pydantic_core import PydanticCustomError
-from typing_extensions import Self
 
 from .fields import (
     BASE_FIELDS,
@@ -132,7 +131,7 @@ class OptionalField(BaseModel):
         return key
 
     @model_validator(mode="after")
-    def _values_of_the_type(self, info: ValidationInfo) -> Self:
+    def _values_of_the_type(self, info: ValidationInfo) -> OptionalField:
         values = self.value if isinstance(self.value, list) else [self.value]
         if isinstance(self.value, list):
             if not values:
@@ -199,6 +198,9 @@ def _check_value(kind: str, value: Any, info: ValidationInfo) -> None:
             raise _fail("value_range", "{bad} is more than 10 minutes in the future", bad=shown)
 
 
+_J = TypeVar("_J", bound="Job")
+
+
 class Job(BaseModel):
     """One Custom CD job record: the JSON body POSTed to ``/webhook/company/<id>/cicd_job``.
 
@@ -236,7 +238,7 @@ class Job(BaseModel):
         return value or None
 
     @model_validator(mode="after")
-    def _record_rules(self, info: ValidationInfo) -> Self:
+    def _record_rules(self, info: ValidationInfo) -> Job:
         """A repository is given, the start is not in the future, optional keys are unique."""
         if self.repo_id is None and self.repo_name is None:
             raise _fail("repo", "one of repo_id and repo_name must be given (both may be)")
@@ -255,7 +257,7 @@ class Job(BaseModel):
 
     @model_validator(mode="wrap")
     @classmethod
-    def _every_problem_at_once(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
+    def _every_problem_at_once(cls, data: Any, handler: ModelWrapValidatorHandler[Job]) -> Job:
         """Turn pydantic's error into :class:`InvalidRecord`, one problem per field."""
         try:
             return handler(data)
@@ -263,7 +265,7 @@ class Job(BaseModel):
             raise InvalidRecord.from_validation_error(exc, data) from None
 
     @classmethod
-    def from_body(cls, body: Any, *, now: float | None = None) -> Self:
+    def from_body(cls: type[_J], body: Any, *, now: float | None = None) -> _J:
         """Validate a wire body (the decoded JSON) and return the Job.
 
         :param now: the epoch seconds to judge future times against (default: the clock).
