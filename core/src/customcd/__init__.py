@@ -54,7 +54,7 @@ _WHERE = {
     "CustomcdError": "contract.problems",
     "InvalidRecord": "contract.problems",
     "Problem": "contract.problems",
-    "Record": "contract.record",
+    "Record": "contract.job",
     "get_plugin_manager": "plugins.manager",
     "build_job": "api",
     "send": "api",
@@ -62,9 +62,8 @@ _WHERE = {
 
 if TYPE_CHECKING:
     from .api import build_job, send
-    from .contract.job import Job, OptionalField
+    from .contract.job import Job, OptionalField, Record
     from .contract.problems import CustomcdError, InvalidRecord, Problem
-    from .contract.record import Record
     from .delivery.outcome import Outcome
     from .plugins.adapter import (
         NOT_FINAL,

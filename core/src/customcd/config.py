@@ -97,11 +97,6 @@ class Config:
     adapter_options: Mapping[str, Any] = field(default_factory=dict)
 
     @property
-    def is_plain(self) -> bool:
-        """True when nothing here changes a record's fields (no defaults, routes, maps, optionals)."""
-        return not (self.job_defaults or self.optional or self.status_map or self.routes)
-
-    @property
     def outbox_path(self) -> Path:
         """Where the outbox database lives."""
         return self.outbox or default_outbox_path()

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from .builder import Built, build_job_from_environment
 from .config import Config
+from .contract.job import Job
 from .contract.problems import ConfigurationError, InvalidRecord
-from .contract.record import Record
 from .delivery.outcome import Outcome
 from .plugins.adapter import Adapter
 from .plugins.manager import Plugins
@@ -46,24 +46,21 @@ class RunResult:
     body_json: str = ""
 
 
-def apply_before_send(plugins: Plugins, record: Record, *, now: float) -> tuple[Record, str | None]:
+def apply_before_send(plugins: Plugins, record: Job, *, now: float) -> tuple[Job, str | None]:
     """Run the before-send hooks: a changed body is validated again; a veto gives its reason.
-
-    Without any ``customcd_before_send`` implementation this costs nothing (the pydantic
-    :class:`~customcd.contract.job.Job` the hook receives is built only when a plugin asks for it).
 
     :raises InvalidRecord: when a plugin's change breaks the contract (the plugin is named).
     """
     if not plugins.implements("customcd_before_send"):
         return record, None
     body = record.to_body()
-    veto = plugins.before_send(body=body, job=record.job)
+    veto = plugins.before_send(body=body, job=record)
     if veto is not None:
         plugin, reason = veto
         return record, f"vetoed by plugin {plugin!r}: {reason}"
-    if body != record.body:
+    if body != record.to_body():
         try:
-            record = Record.from_body(body, now=now)
+            record = Job.from_body(body, now=now)
         except InvalidRecord as exc:
             raise InvalidRecord(
                 [
@@ -83,7 +80,7 @@ def prepare_record(
     optional_args: Sequence[str],
     reporter: Reporter,
     now: float,
-) -> tuple[Built, Record | None, Outcome | None]:
+) -> tuple[Built, Job | None, Outcome | None]:
     """Build the record and run the before-send hooks: what ``send`` and ``--dry-run`` share.
 
     Notes are logged and warnings shown; a skipped or vetoed record is reported and comes back as
@@ -102,13 +99,13 @@ def prepare_record(
         log.info("%s", note)
     for warning in built.warnings:
         reporter.warn(warning)
-    if built.skip or built.record is None:
+    if built.skip or built.job is None:
         skipped = Outcome("skipped", reason=built.skip or "nothing to send")
         reporter.outcome(skipped)
         return built, None, skipped
-    record, veto = apply_before_send(plugins, built.record, now=now)
+    record, veto = apply_before_send(plugins, built.job, now=now)
     if veto is not None:
-        vetoed = Outcome("vetoed", record.idempotency_key, record.body, reason=veto)
+        vetoed = Outcome("vetoed", record.idempotency_key, record.to_body(), reason=veto)
         reporter.outcome(vetoed)
         return built, record, vetoed
     return built, record, None
@@ -165,7 +162,7 @@ def run_send(
         plugins.outcome(outcome=stopped)
         return RunResult(built, stopped, body_json=record.to_json() if record else "")
     assert record is not None  # prepare_record returns a record whenever it did not stop
-    body, body_json, key = record.body, record.to_json(), record.idempotency_key
+    body, body_json, key = record.to_body(), record.to_json(), record.idempotency_key
 
     outbox = open_outbox(config, reporter)
     try:

@@ -31,8 +31,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from .contract.job import Job
 from .contract.problems import InvalidRecord
-from .contract.record import Record
 from .printable import network_text
 
 __all__ = ["MAX_BODY", "MAX_CONNECTIONS", "Fault", "ReceivedRequest", "Receiver"]
@@ -351,7 +351,7 @@ class Receiver:
         except ValueError as exc:
             return 400, {"status": "error", "reason": f"body is not JSON: {exc}"}, {}, 0.0
         try:
-            record = Record.from_body(data)
+            record = Job.from_body(data)
         except InvalidRecord as exc:
             problems = [str(p) for p in exc.problems]
             return (

@@ -26,7 +26,7 @@ def validate(source: Any) -> None:
       customcd validate body.json
       customcd send --dry-run | customcd validate -
     """
-    from ..contract.wire import validate_body
+    from ..contract.job import Job
 
     body = _read_json(source.read())
     bodies = body if isinstance(body, list) else [body]
@@ -36,7 +36,7 @@ def validate(source: Any) -> None:
     failed = 0
     for index, item in enumerate(bodies):
         try:
-            validate_body(item)
+            Job.from_body(item)
         except InvalidRecord as exc:
             failed += 1
             prefix = f"body #{index + 1}: " if len(bodies) > 1 else ""

@@ -5,10 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ..plugins.adapter import NOT_FINAL, SKIP
-from .wire import STATUSES
+from .fields import STATUSES
 
-__all__ = ["StatusMapper", "canonical_status"]
+__all__ = ["NOT_FINAL", "SKIP", "StatusMapper", "canonical_status"]
+
+#: Status-map value: this native status produces no record (e.g. skipped, not built).
+SKIP = "<skip>"
+#: Status-map value: the job is not finished; a record needs ``--status`` (or is skipped in backfill).
+NOT_FINAL = "<not final>"
 
 _CANONICAL = {s.lower(): s for s in STATUSES} | {
     "on_hold": "On Hold",

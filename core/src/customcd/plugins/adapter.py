@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from ..contract.problems import CustomcdError
+from ..contract.status import NOT_FINAL, SKIP
 from .draft import CollectContext, Draft
 
 __all__ = [
@@ -26,12 +27,6 @@ __all__ = [
     "HistoryQuery",
     "HistoryUnsupported",
 ]
-
-#: Status-map value: this native status produces no record (e.g. skipped, not built).
-SKIP = "<skip>"
-#: Status-map value: the job is not finished; a record needs ``--status`` (or is skipped in backfill).
-NOT_FINAL = "<not final>"
-
 
 #: The clock of ``customcd demo``: demo samples' start times sit a few minutes before it, so the
 #: durations computed as "now - start" are realistic.

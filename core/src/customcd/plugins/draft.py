@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..contract.wire import BASE_FIELDS
+from ..contract.fields import BASE_FIELDS
 
 __all__ = ["DRAFT_FIELDS", "CollectContext", "Draft"]
 
