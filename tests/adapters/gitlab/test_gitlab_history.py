@@ -95,7 +95,7 @@ def test_pipelines_filtered_by_ref_and_source(adapter, vcr):
     assert [d.job_id for d in drafts] == ["1150", "1172"]  # 1161 is still running
     success, failed = drafts
     assert to_epoch(success.job_start_time) == to_epoch("2025-11-25T09:00:03Z")
-    assert success.job_duration == 716
+    assert success.job_duration == pytest.approx(716.512)  # finished_at - started_at
     assert success.job_type == "pipeline"
     assert failed.triggered_by == "rsmith"
     assert body_from(adapter, success)["status"] == "Succeeded"
