@@ -19,7 +19,7 @@ again and sends the item once it has finished (the ledger drops what was sent al
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
@@ -132,6 +132,8 @@ class _Run:
     resume: Cursor | None
     #: the cursor just before the first item not final yet; every later draft carries it.
     frozen: Cursor | None = None
+    #: environment id -> tier (``None``: unknown), read once per environment.
+    tiers: dict[tuple[str, int], str | None] = field(default_factory=dict)
 
     def cursor(self, here: Cursor, status: str) -> str:
         """The cursor of an item with ``status`` at ``here``: frozen once an item is not final."""
@@ -331,6 +333,7 @@ def _deployments(run: _Run, project_id: Any, path: str | None) -> Iterator[Draft
                 and resume.passed(updated, deployment["id"])
             ):
                 continue
+            deployment = _with_tier(run, project_id, deployment)
             draft = deployment_draft(
                 deployment, project_id=project_id, project_path=path, options=run.options
             )
@@ -341,6 +344,45 @@ def _deployments(run: _Run, project_id: Any, path: str | None) -> Iterator[Draft
             draft.cursor = run.cursor(here, status)
             if _wanted(run, status):
                 yield draft
+
+
+def _with_tier(run: _Run, project_id: Any, deployment: dict[str, Any]) -> dict[str, Any]:
+    """The deployment with its environment's ``tier``, read once per environment.
+
+    A deployment carries its environment as ``EnvironmentBasic`` (id, name, slug, external_url,
+    times: ``lib/api/entities/environment_basic.rb``), without the tier; ``GET
+    /projects/:id/environments/:environment_id`` has it. A failure (the token may not read
+    environments) only leaves the tier out.
+    """
+    environment = deployment.get("environment") or {}
+    env_id = environment.get("id")
+    if environment.get("tier") or not isinstance(env_id, int):
+        return deployment
+    key = (str(project_id), env_id)
+    if key not in run.tiers:
+        import gitlab.exceptions
+        import requests.exceptions
+
+        try:
+            with routed_warnings(run.query.log):
+                data = (
+                    run.gl.projects.get(project_id, lazy=True)
+                    .environments.get(env_id, timeout=run.query.timeout, **HISTORY_CALL_OPTIONS)
+                    .attributes
+                )
+            run.tiers[key] = data.get("tier") or None
+        except (gitlab.exceptions.GitlabError, requests.exceptions.RequestException) as exc:
+            run.query.log.info(
+                "environment %s of project %s unreadable (%s): its tier is left out",
+                env_id,
+                project_id,
+                type(exc).__name__,
+            )
+            run.tiers[key] = None
+    tier = run.tiers[key]
+    if not tier:
+        return deployment
+    return {**deployment, "environment": {**environment, "tier": tier}}
 
 
 def _pipelines(run: _Run, project_id: Any, path: str | None) -> Iterator[Draft]:
