@@ -130,6 +130,8 @@ def test_rest_failure_without_fallback_is_one_clear_problem(adapter, caplog):
 # --- deployment jobs, job scope, timeline ----------------------------------------------------
 
 DEPLOY_JOB_ID = "3dc8fd7e-4368-5a92-293e-d53cefc8c4b3"
+#: Run 20934's timeline id (its orchestration plan id), System.TimelineId in its jobs.
+TIMELINE_ID = "00020934-7a1b-4c2d-9e3f-000000020934"
 
 
 def deployment_env(**extra: str) -> dict[str, str]:
@@ -143,6 +145,8 @@ def deployment_env(**extra: str) -> dict[str, str]:
         "SYSTEM_JOBID": DEPLOY_JOB_ID,
         "ENVIRONMENT_NAME": "production",
         "ENVIRONMENT_ID": "3",
+        "SYSTEM_TIMELINEID": TIMELINE_ID,
+        "SYSTEM_PLANID": TIMELINE_ID,
         "STRATEGY_NAME": "runOnce",
         "AGENT_JOBSTATUS": "SucceededWithIssues",
     }
@@ -167,6 +171,13 @@ def test_a_deployment_job_is_reported_as_that_job_from_its_timeline_record(adapt
     assert draft.job_start_time == "2025-11-29T09:07:09.2466667Z"  # the job, not the run
     assert any("timeline" in note for note in draft.notes)
     assert any("run/stage/job" in note for note in draft.notes)
+
+
+def test_a_hook_job_of_a_canary_deployment_is_reported_as_its_deployment_job(adapter):
+    # in a lifecycle hook job (Deploy_10), System.JobName names the hook's job and
+    # System.PhaseName the deployment job: the record is the deployment job's, as backfill's
+    env = deployment_env(SYSTEM_JOBNAME="Deploy_10", SYSTEM_PHASENAME="DeployWeb")
+    assert adapter.collect(context(env, job_start_time=1)).job_id == "20934/Deploy_Prod/DeployWeb"
 
 
 @pytest.mark.vcr("timeline_deployment_job.yaml")

@@ -8,8 +8,9 @@
   to its run for the commit and to the run's timeline for the deployment job's start (as step
   mode reads it), one record per deployment job. The API documents no order and no time filter,
   so every page is read (no early stop on an assumed order), the records of the window are kept
-  (a few fields each) and sent by ascending record id. Cursor ``deployment:<environment id>:<id>``:
-  every record of the window up to that id is done (see :class:`DeploymentCursor`).
+  (a few fields each) and sent by ascending record id. Cursor
+  ``deployment:<environment id>:upto:<id>``: every record of the window up to that id is done
+  (see :class:`DeploymentCursor`).
 * Classic releases (``--releases``, ``--release-definition ID``): ``release/deployments`` on the
   Release service host (:mod:`.releases`).
 
@@ -199,31 +200,29 @@ def _unfinished(
 class DeploymentCursor:
     """Which deployment records of one environment are done: every record up to ``done``.
 
-    Records are sent by ascending id (:func:`_deployments`), so one id says it all. The older
-    cursors ``deployment:<environment id>:<high>:<low>`` (records were once read newest first:
-    ``low`` to ``high`` done, below ``low`` not) read as ``done = low - 1``, and
-    ``deployment:<environment id>:<id>`` as before: a resume then re-reads some records the
-    ledger knows, and never skips one that was not sent.
+    Records are sent by ascending id (:func:`_deployments`), so one id says it all:
+    ``deployment:<environment id>:upto:<id>``. The cursors of earlier versions, written when
+    records were read newest first (``deployment:<environment id>:<high>:<low>`` and
+    ``deployment:<environment id>:<id>``), say that some records *above* an id are done, not all
+    below it: they read as no cursor, so that environment is read again in full and the ledger
+    drops what was sent (nothing is skipped that was not).
     """
 
     environment_id: int
     done: int
 
     def __str__(self) -> str:
-        return f"deployment:{self.environment_id}:{self.done}"
+        return f"deployment:{self.environment_id}:upto:{self.done}"
 
     @classmethod
     def parse(cls, text: str | None, environment_id: int) -> DeploymentCursor | None:
         """The cursor in ``text`` if it is one of this environment's, else ``None``."""
         parts = _parse_cursor(text, "deployment")
-        if not parts or parts[0] != str(environment_id) or len(parts) not in (2, 3):
+        if not parts or len(parts) != 3 or parts[0] != str(environment_id):
             return None
-        if not all(p.isdigit() for p in parts[1:]):
+        if parts[1] != "upto" or not parts[2].lstrip("-").isdigit():
             return None
-        if len(parts) == 3:
-            high, low = int(parts[1]), int(parts[2])
-            return cls(environment_id, low - 1) if low <= high else None
-        return cls(environment_id, int(parts[1]))
+        return cls(environment_id, int(parts[2]))
 
     def passed(self, record_id: int) -> bool:
         """Whether the record was done by an earlier run."""
