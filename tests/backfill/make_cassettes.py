@@ -699,6 +699,7 @@ def main() -> None:
     # the bodies above give each scenario's values; the folders' generators put them on the
     # real shapes of each CI's API (see each folder's README.md)
     _generator("azure_devops").reshape_folder()
+    _generator("gitlab").reshape_folder()
 
 
 if __name__ == "__main__":

@@ -39,7 +39,13 @@ def test_release_deployments_of_the_window_in_id_order(adapter, vcr):
         "release-42-deployment-410",
         "release-43-deployment-412",
     ]  # 411 waits for an approval: not final, not yielded
-    assert [mapped(d.status) for d in drafts] == ["Succeeded", SKIP, "Failed", "Succeeded", "Failed"]
+    assert [mapped(d.status) for d in drafts] == [
+        "Succeeded",
+        SKIP,
+        "Failed",
+        "Succeeded",
+        "Failed",
+    ]
 
 
 @pytest.mark.vcr("release_deployments_1.yaml")

@@ -86,6 +86,10 @@ def deployment_times(deployment: Mapping[str, Any]) -> tuple[Any, float | None, 
         duration = _seconds(start, end)
         if duration is None and job.get("duration") is not None:
             duration = float(job["duration"])
+        if duration is None and not job:
+            # created with its final status and never updated ("Create a deployment"): no time
+            # passed between its start and its end
+            duration = 0.0
         return start, duration, notes
     return start, None, notes
 
