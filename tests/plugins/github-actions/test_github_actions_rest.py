@@ -177,3 +177,30 @@ def caplog_at_warning():
 
 def _optional(draft):
     return {item["key"]: item["value"] for item in draft.optional}
+
+
+#: The required fields of a workflow run (octokit/webhooks
+#: payload-schemas/api.github.com/common/workflow-run.schema.json; the REST "Get a workflow run"
+#: answer has them all, plus referenced_workflows).
+WORKFLOW_RUN = {
+    "artifacts_url", "cancel_url", "check_suite_url", "check_suite_id", "check_suite_node_id",
+    "conclusion", "created_at", "event", "head_branch", "head_commit", "head_repository",
+    "head_sha", "html_url", "id", "jobs_url", "logs_url", "node_id", "name", "pull_requests",
+    "repository", "rerun_url", "run_number", "status", "updated_at", "url", "workflow_id",
+    "workflow_url", "run_attempt", "run_started_at", "previous_attempt_url", "actor",
+    "triggering_actor", "path", "display_title",
+}  # fmt: skip
+
+
+def test_run_cassettes_have_the_workflow_run_shape():
+    import json
+
+    import yaml
+
+    bodies = 0
+    for path in sorted(CASSETTES.glob("run_*success.yaml")):
+        for item in yaml.safe_load(path.read_text())["interactions"]:
+            body = json.loads(item["response"]["body"]["string"])
+            assert WORKFLOW_RUN <= set(body) <= WORKFLOW_RUN | {"referenced_workflows"}, path.name
+            bodies += 1
+    assert bodies == 2
