@@ -69,8 +69,17 @@ def test_the_start_file_can_be_named(adapter, tmp_path):
     other = tmp_path / "elsewhere" / "started"
     other.parent.mkdir()
     other.write_text("jenkins-deploy-prod-311 1764400100")
-    env = freestyle_env(tmp_path / "workspace", CUSTOMCD_JENKINS_START_FILE=str(other))
-    assert adapter.collect(context(env, status="SUCCESS")).job_start_time == 1764400100
+    env = freestyle_env(tmp_path / "workspace")
+    ctx = context(env, status="SUCCESS")
+    ctx = type(ctx)(
+        env=ctx.env,
+        overrides=ctx.overrides,
+        options={"jenkins": {"start_file": str(other)}},
+        timeout=ctx.timeout,
+        now=ctx.now,
+        log=ctx.log,
+    )
+    assert adapter.collect(ctx).job_start_time == 1764400100
 
 
 def test_flags_win_over_the_start_file(adapter, tmp_path):

@@ -109,8 +109,7 @@ def _add_hints(draft: Draft, env: Mapping[str, str], release: bool) -> None:
     if not draft.repo_id and not draft.repo_name:
         draft.hint(
             "repo_name",
-            "BUILD_REPOSITORY_NAME and BUILD_REPOSITORY_ID are not set; give --repo-name or "
-            "CUSTOMCD_REPO_NAME",
+            "BUILD_REPOSITORY_NAME and BUILD_REPOSITORY_ID are not set; give --repo-name",
         )
     if not draft.status:
         draft.hint(

@@ -85,19 +85,19 @@ def add_hints(draft: Draft) -> None:
     if not draft.commit_sha:
         draft.hint(
             "commit_sha",
-            "CI_COMMIT_SHA is not set; give --commit-sha or CUSTOMCD_COMMIT_SHA, or install "
+            "CI_COMMIT_SHA is not set; give --commit-sha, or install "
             "customcd-git to read the checkout",
         )
     if not draft.repo_id and not draft.repo_name:
         draft.hint(
             "repo_name",
-            "CI_PROJECT_PATH and CI_PROJECT_ID are not set; give --repo-name or CUSTOMCD_REPO_NAME",
+            "CI_PROJECT_PATH and CI_PROJECT_ID are not set; give --repo-name",
         )
     if not draft.job_start_time:
         draft.hint(
             "job_start_time",
             "CI_JOB_STARTED_AT and CI_PIPELINE_CREATED_AT are not set, GitLab Runner 13.10 or "
-            "later sets them; give --start-time or CUSTOMCD_START_TIME",
+            "later sets them; give --start-time",
         )
     if not draft.status:
         draft.hint(

@@ -187,8 +187,7 @@ def add_hints(
     if not draft.repo_id and not draft.repo_name:
         draft.hint(
             "repo_name",
-            "GIT_URL is not set, the Git plugin sets it; give --repo-name or CUSTOMCD_REPO_NAME"
-            + api,
+            "GIT_URL is not set, the Git plugin sets it; give --repo-name" + api,
         )
     if not draft.status and "status" not in overrides:
         draft.hint(

@@ -59,11 +59,11 @@ class StartFile:
 
 
 def start_file_path(env: Mapping[str, str], options: Mapping[str, Any]) -> Path:
-    """The start file: ``start_file`` option or ``CUSTOMCD_JENKINS_START_FILE``, else the default.
+    """The start file: ``start_file`` in ``[adapters.jenkins]``, else the default name.
 
     A relative path is taken in ``WORKSPACE`` (the build's workspace), else the current directory.
     """
-    given = (env.get("CUSTOMCD_JENKINS_START_FILE") or str(options.get("start_file") or "")).strip()
+    given = str(options.get("start_file") or "").strip()
     path = Path(given or DEFAULT_NAME).expanduser()
     if path.is_absolute():
         return path

@@ -249,11 +249,9 @@ def _add_hints(draft: Draft, env: Mapping[str, str]) -> None:
             "job_id", "GITHUB_RUN_ID is not set, is this a GitHub Actions job? Give --job-id"
         )
     if not draft.commit_sha:
-        draft.hint("commit_sha", "GITHUB_SHA is not set; give --commit-sha or CUSTOMCD_COMMIT_SHA")
+        draft.hint("commit_sha", "GITHUB_SHA is not set; give --commit-sha")
     if not draft.repo_name and not draft.repo_id:
-        draft.hint(
-            "repo_name", "GITHUB_REPOSITORY is not set; give --repo-name or CUSTOMCD_REPO_NAME"
-        )
+        draft.hint("repo_name", "GITHUB_REPOSITORY is not set; give --repo-name")
     draft.hint(
         "status",
         "a step runs while its job is still in progress: give --status ${{ job.status }} in a "
