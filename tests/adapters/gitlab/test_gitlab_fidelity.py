@@ -150,3 +150,30 @@ def test_python_gitlab_warnings_go_to_customcds_log_without_local_paths(caplog):
     assert "python-gitlab: The base URL in the server response differs" in messages
     assert "python-gitlab: Calling a `list()` method without get_all" in messages
     assert not any("(python-gitlab: /" in m or ".py:" in m for m in messages)
+
+
+def test_send_names_the_gitlab_variables_and_flags_to_set(customcd_cli):
+    env = {
+        "GITLAB_CI": "true",
+        "CI_SERVER_URL": "https://gitlab.example.com",
+        "CI_JOB_ID": "5512",
+        "CUSTOMCD_SERVICE_ID": "3",
+    }
+    result = customcd_cli(["send", "--dry-run"], env=env)
+    assert result.exit_code == 65
+    err = result.stderr
+    assert "commit_sha: is required (CI_COMMIT_SHA is not set; give --commit-sha" in err
+    assert "job_start_time: is required (CI_JOB_STARTED_AT and CI_PIPELINE_CREATED_AT" in err
+    assert "(CI_PROJECT_PATH and CI_PROJECT_ID are not set; give --repo-name)" in err
+    assert "status: is required (CI_JOB_STATUS is not set" in err
+    assert result.stdout == ""
+
+
+def test_pipeline_durations_in_history():
+    from customcd_gitlab.history import pipeline_duration
+
+    finished = {"finished_at": "2025-11-25T09:12:00.512Z", "duration": 700}
+    assert pipeline_duration(finished, "2025-11-25T09:00:04Z") == pytest.approx(716.512)
+    waiting = {"status": "manual", "finished_at": None, "duration": 345}
+    assert pipeline_duration(waiting, "2025-11-25T09:00:04Z") == 345  # ran before the wait
+    assert pipeline_duration({"status": "manual"}, "2025-11-25T09:00:04Z") == 0

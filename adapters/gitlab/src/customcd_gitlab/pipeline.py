@@ -26,6 +26,7 @@ from .client import (
     connect,
     find_token,
     list_pages,
+    routed_warnings,
     server_url,
 )
 from .fields import add_common_optionals, choose_commit, derive_job_type
@@ -235,7 +236,7 @@ def _collect_with_api_token(context: CollectContext, options: GitLabOptions, tok
     deadline = Deadline(context.timeout)
     gl = connect(url, token, env, options, context.timeout)
     what = f"reading pipeline {pipeline_id} of project {project_id}"
-    with api_errors(what, url, token):
+    with api_errors(what, url, token), routed_warnings(context.log):
         project = gl.projects.get(project_id, lazy=True)
         pipeline_obj = project.pipelines.get(
             pipeline_id, timeout=deadline.remaining(what), **CALL_OPTIONS
