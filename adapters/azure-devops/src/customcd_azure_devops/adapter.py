@@ -32,13 +32,13 @@ class AzureDevOpsAdapter(Adapter):
         return collect_step(context)
 
     def history(self, query: HistoryQuery) -> Iterator[Draft]:
-        """Finished builds, or deployments to ``--environment``, in the window (lazily)."""
+        """Finished builds, deployments to ``--environment`` or classic release deployments."""
         from .history import iter_history
 
         return iter_history(query)
 
     def backfill_params(self) -> Sequence[Any]:
-        """``--project``, ``--definition`` (repeatable), ``--repository``, ``--environment``."""
+        """``--project``, ``--definition``, ``--repository``, ``--environment``, ``--releases``..."""
         from .options import backfill_options
 
         return backfill_options()

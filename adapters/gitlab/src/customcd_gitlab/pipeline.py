@@ -9,9 +9,11 @@ jobs and its trigger jobs' downstream (child and multi-project) pipelines. With 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
 
 from customcd.plugins.adapter import AdapterError
 from customcd.plugins.draft import CollectContext, Draft
@@ -24,18 +26,25 @@ from .client import (
     connect,
     find_token,
     list_pages,
+    routed_warnings,
     server_url,
 )
 from .fields import add_common_optionals, choose_commit, derive_job_type
-from .jobmode import set_facts
+from .jobmode import add_hints, set_facts
 from .options import DOCS, GitLabOptions
-from .statuses import FINISHED
+from .statuses import FINISHED, WAITING
 from .summary import Summary, epoch, summarize
 
 if TYPE_CHECKING:
     import gitlab
 
-__all__ = ["collect_pipeline", "env_pipeline_draft", "fill_from_pipeline", "select_jobs"]
+__all__ = [
+    "collect_pipeline",
+    "downstream_project",
+    "env_pipeline_draft",
+    "fill_from_pipeline",
+    "select_jobs",
+]
 
 #: How deep trigger jobs are followed into downstream pipelines.
 MAX_DOWNSTREAM_DEPTH = 2
@@ -95,6 +104,7 @@ def env_pipeline_draft(context: CollectContext, options: GitLabOptions) -> Draft
         merge_request_iid=env.get("CI_MERGE_REQUEST_IID"),
     )
     set_facts(context, draft)
+    add_hints(draft)
     return draft
 
 
@@ -128,6 +138,32 @@ def _list(manager: Any, deadline: Deadline, what: str) -> list[dict[str, Any]]:
     return list(list_pages(manager, deadline, what))
 
 
+def downstream_project(downstream: Mapping[str, Any], parent_project: Any, url: str) -> Any:
+    """The project of a trigger job's downstream pipeline: its id, else its path, else the parent.
+
+    Newer GitLab versions give ``downstream_pipeline.project_id``; the documented shape (``GET
+    .../pipelines/:id/bridges`` in ``doc/api/jobs.md``, python-gitlab's ``test_bridges.py``) has
+    only ``id``, ``sha``, ``ref``, ``status``, times and ``web_url``. The project path is then
+    read from ``web_url`` (``https://host/group/project/-/pipelines/5``, the GitLab's
+    relative URL root left out); a child pipeline without either runs in the parent's project.
+    """
+    project_id = downstream.get("project_id")
+    if project_id not in (None, ""):
+        return project_id
+    path = urlsplit(str(downstream.get("web_url") or "")).path
+    root = urlsplit(url).path.rstrip("/")
+    if root and path.startswith(root + "/"):
+        path = path[len(root) :]
+    match = _PIPELINE_PATH.match(path)
+    if match:
+        return unquote(match["project"])
+    return parent_project
+
+
+#: ``/<project path>/-/pipelines/<id>`` (or the older ``/<project path>/pipelines/<id>``).
+_PIPELINE_PATH = re.compile(r"^/(?P<project>[^?#]+?)(?:/-)?/pipelines/\d+/?$")
+
+
 def _downstream_jobs(
     gl: gitlab.Gitlab,
     bridges: Sequence[Mapping[str, Any]],
@@ -135,23 +171,23 @@ def _downstream_jobs(
     url: str,
     token: Token,
     depth: int,
+    parent_project: Any,
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """Jobs of the pipelines the trigger jobs started (child and multi-project), recursively."""
     jobs: list[dict[str, Any]] = []
     seen: list[str] = []
     for bridge in bridges:
         downstream = bridge.get("downstream_pipeline") or {}
-        if not downstream.get("id") or not downstream.get("project_id") or depth <= 0:
+        if not downstream.get("id") or depth <= 0:
             view = dict(bridge)
             if downstream.get("status"):
                 view["status"] = downstream["status"]
             jobs.append(view)
             continue
-        what = (
-            f"reading downstream pipeline {downstream['id']} of project {downstream['project_id']}"
-        )
+        project_ref = downstream_project(downstream, parent_project, url)
+        what = f"reading downstream pipeline {downstream['id']} of project {project_ref}"
         with api_errors(what, url, token):
-            project = gl.projects.get(downstream["project_id"], lazy=True)
+            project = gl.projects.get(project_ref, lazy=True)
             child = project.pipelines.get(downstream["id"], lazy=True)
             child_jobs = _list(child.jobs, deadline, what)
             child_bridges = _list(child.bridges, deadline, what)
@@ -159,7 +195,9 @@ def _downstream_jobs(
         for job in child_jobs:
             job["_pipeline"] = downstream["id"]
         jobs.extend(child_jobs)
-        deeper, deeper_seen = _downstream_jobs(gl, child_bridges, deadline, url, token, depth - 1)
+        deeper, deeper_seen = _downstream_jobs(
+            gl, child_bridges, deadline, url, token, depth - 1, project_ref
+        )
         jobs.extend(deeper)
         seen.extend(deeper_seen)
     return jobs, seen
@@ -198,7 +236,7 @@ def _collect_with_api_token(context: CollectContext, options: GitLabOptions, tok
     deadline = Deadline(context.timeout)
     gl = connect(url, token, env, options, context.timeout)
     what = f"reading pipeline {pipeline_id} of project {project_id}"
-    with api_errors(what, url, token):
+    with api_errors(what, url, token), routed_warnings(context.log):
         project = gl.projects.get(project_id, lazy=True)
         pipeline_obj = project.pipelines.get(
             pipeline_id, timeout=deadline.remaining(what), **CALL_OPTIONS
@@ -214,7 +252,9 @@ def _collect_with_api_token(context: CollectContext, options: GitLabOptions, tok
             bridges = _list(pipeline_obj.bridges, deadline, what)
     draft = Draft(adapter="gitlab")
     jobs = [job for job in jobs if str(job.get("id")) != own_job]
-    downstream, seen = _downstream_jobs(gl, bridges, deadline, url, token, MAX_DOWNSTREAM_DEPTH)
+    downstream, seen = _downstream_jobs(
+        gl, bridges, deadline, url, token, MAX_DOWNSTREAM_DEPTH, project_id
+    )
     jobs.extend(downstream)
     if seen:
         draft.notes.append(f"followed downstream pipelines: {', '.join(seen)}")
@@ -301,7 +341,15 @@ def fill_from_pipeline(
 
 
 def _duration(summary: Summary, start: int | None) -> int | None:
-    """Return start to last finished job in seconds if finished, else ``None`` (now - start)."""
+    """Seconds from the start to the last finished job; ``None`` (now - start) while running.
+
+    Jobs waiting for a person (On Hold) count what ran before the wait: from the start to the
+    last job that finished, 0 when none did; never ``now - start``.
+    """
+    if summary.status in WAITING:
+        if summary.end is None or start is None:
+            return 0
+        return max(summary.end - start, 0)
     if summary.status not in FINISHED or summary.end is None or start is None:
         return None
     return max(summary.end - start, 0)

@@ -83,7 +83,7 @@ def _backfill_params() -> list[click.Parameter]:
         ),
         click.Option(
             ["--concurrency"],
-            default=4,
+            default=8,
             show_default=True,
             type=click.IntRange(1, 64),
             help="Records in flight at once.",
