@@ -195,3 +195,20 @@ def test_demo_without_keep_leaves_nothing_in_the_temp_folder(customcd_cli, tmp_p
     assert result.exit_code == 0, result.stdout + result.stderr
     assert "customcd demo --keep DIR" in result.stdout
     assert list(tmp_path.iterdir()) == []
+
+
+def test_version_lists_every_plugin_distribution_and_version(customcd_cli):
+    from importlib.metadata import version
+
+    lines = customcd_cli(["--version"], env={}).stdout.splitlines()
+    assert lines[0] == f"customcd, version {version('customcd')}"
+    for plugin, dist in [
+        ("jenkins", "customcd-jenkins"),
+        ("gitlab", "customcd-gitlab"),
+        ("azure-devops", "customcd-azure-devops"),
+        ("github-actions", "customcd-github-actions"),
+        ("git", "customcd-git"),
+    ]:
+        assert f"  plugin {plugin}: {dist} {version(dist)}" in lines
+    disabled = customcd_cli(["--version"], env={"CUSTOMCD_DISABLE_PLUGINS": "git"}).stdout
+    assert "plugin git:" not in disabled and "plugin jenkins:" in disabled

@@ -76,7 +76,14 @@ class _Group(click.Group):
 @click.group(
     cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
 )
-@click.version_option(__version__, "--version", prog_name="customcd")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=lambda ctx, _param, value: _print_version(ctx) if value else None,
+    help="Show customcd's version and every plugin's distribution and version, and exit.",
+)
 @click.option("-v", "--verbose", count=True, help="Log what customcd does to stderr (-vv: more).")
 def cli(verbose: int) -> None:
     """Report CI/CD jobs (deployments above all) to the Allstacks Custom CD webhook.
@@ -90,6 +97,25 @@ def cli(verbose: int) -> None:
     Docs: https://github.com/customcd/customcd/tree/main/docs
     """
     _setup_logging(verbose)
+
+
+def _print_version(ctx: click.Context) -> None:
+    """``customcd --version``: the core's version, then one line per loaded plugin."""
+    if ctx.resilient_parsing:
+        return
+    click.echo(f"customcd, version {__version__}")
+    from ..contract.problems import CustomcdError
+    from ..plugins.manager import get_plugin_manager
+
+    try:
+        manager = get_plugin_manager()
+    except CustomcdError as exc:
+        click.echo(f"customcd: plugins could not be loaded: {exc}", err=True)
+        ctx.exit(0)
+    for name, info in sorted(manager.info.items()):
+        origin = f"{info.distribution} {info.version}" if info.distribution else "built in"
+        click.echo(f"  plugin {name}: {origin}")
+    ctx.exit(0)
 
 
 cli.add_command(send)
