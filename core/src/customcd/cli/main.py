@@ -20,6 +20,7 @@ from ..contract.problems import CustomcdError
 from ..report import EXIT
 from .backfill import backfill
 from .demo import demo
+from .doctor import doctor
 from .options import docs_hint, strict_env
 from .outbox import outbox
 from .plugins import plugins
@@ -125,6 +126,7 @@ cli.add_command(receiver)
 cli.add_command(plugins)
 cli.add_command(outbox)
 cli.add_command(demo)
+cli.add_command(doctor)
 cli.add_command(backfill)
 
 
