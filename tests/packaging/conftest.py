@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from install_support import SHELLS, InstallRunner, tools_folder
 from loopback_files import LoopbackFiles
+from standalone_support import archive_or_skip, unpack
 
 
 @pytest.fixture(params=SHELLS)
@@ -45,3 +46,23 @@ def mirror() -> Iterator[LoopbackFiles]:
     """A loopback file server (no credentials)."""
     with LoopbackFiles() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def standalone_archive() -> Path:
+    """The standalone archive under test (see ``standalone_support.archive_or_skip``)."""
+    return archive_or_skip()
+
+
+@pytest.fixture(scope="session")
+def standalone(standalone_archive: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The frozen ``customcd`` program, unpacked once per session."""
+    return unpack(standalone_archive, tmp_path_factory.mktemp("standalone"))
+
+
+@pytest.fixture
+def bare_home(tmp_path: Path) -> Path:
+    """An empty HOME for one run of the frozen program."""
+    home = tmp_path / "bare-home"
+    home.mkdir()
+    return home
