@@ -6,8 +6,11 @@ Measured side by side in one run, alternating the order every round, median wall
 (s) ``customcd send --dry-run`` of the standalone build (unpacked from the archive)
 (V) ``customcd send`` of the venv to a local receiver (GitLab ``after_script`` job)
 (S) ``customcd send`` of the standalone to the same receiver
+(N) ``customcd send`` of a venv installed without bytecode (uv's and pip's ``--no-compile``
+    default for some installers, or an image with ``PYTHONDONTWRITEBYTECODE=1``), run with
+    ``PYTHONDONTWRITEBYTECODE=1`` so it stays so: what docs/install.md's "always compile" is about
 
-and the ratios s/v and S/V (target S/V <= 1.5), the archive's compressed size (target <= 30 MB)
+and the ratios s/v, S/V (target S/V <= 1.5) and N/V, the archive's compressed size (target <= 30 MB)
 and unpacked size, and what install.sh costs a job: a first install (checksum, copy, verify,
 unpack, from a ``file://`` folder, so no network is timed) and a cached one.
 
@@ -83,6 +86,42 @@ def folder_size(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
 
 
+def _members() -> list[Path]:
+    """The workspace's distributions: core, adapters/*, plugins/*."""
+    found = [ROOT / "core"]
+    for pattern in ("adapters/*/pyproject.toml", "plugins/*/pyproject.toml"):
+        found += sorted(p.parent for p in ROOT.glob(pattern))
+    return found
+
+
+def uncompiled_venv(scratch: Path) -> str | None:
+    """A fresh venv with customcd and every adapter, installed without bytecode (needs uv)."""
+    uv = shutil.which("uv")
+    if uv is None:
+        return None
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib
+    venv = scratch / "no-bytecode-venv"
+    env = {k: v for k, v in os.environ.items() if k not in ("UV_COMPILE_BYTECODE", "VIRTUAL_ENV")}
+    subprocess.run(
+        [uv, "venv", "--quiet", "--python", sys.executable, str(venv)], env=env, check=True
+    )
+    python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    refresh = []
+    for member in _members():
+        name = tomllib.loads((member / "pyproject.toml").read_text())["project"]["name"]
+        refresh += ["--refresh-package", name]
+    subprocess.run(
+        [uv, "pip", "install", "--quiet", "--python", str(python), *refresh]
+        + [str(m) for m in _members()],
+        env=env,
+        check=True,
+    )
+    return str(python.parent / "customcd")
+
+
 def install_times(archive: Path, scratch: Path) -> dict[str, float] | None:
     """Seconds install.sh takes on a cold cache and on a warm one (``file://``; needs curl)."""
     if shutil.which("curl") is None:
@@ -103,9 +142,13 @@ def install_times(archive: Path, scratch: Path) -> dict[str, float] | None:
 
 
 def measure(
-    standalone: str, rounds: int, warmup: int, progress: Callable[[str], None]
+    standalone: str,
+    uncompiled: str | None,
+    rounds: int,
+    warmup: int,
+    progress: Callable[[str], None],
 ) -> dict[str, Case]:
-    """Run the rounds; return the four cases with their timings."""
+    """Run the rounds; return the cases with their timings."""
     from customcd.receiver import Receiver
 
     venv = _console_script()
@@ -114,8 +157,11 @@ def measure(
         "s": Case("s", "standalone: customcd send --dry-run"),
         "V": Case("V", "venv: customcd send -> local receiver"),
         "S": Case("S", "standalone: customcd send -> local receiver"),
+        "N": Case("N", "venv, no bytecode: customcd send -> receiver"),
     }
-    programs = {"v": venv, "s": standalone, "V": venv, "S": standalone}
+    programs = {"v": venv, "s": standalone, "V": venv, "S": standalone, "N": uncompiled or ""}
+    if uncompiled is None:
+        cases["N"].skipped = "uv is not installed"
     base = _clean_env()
     started = datetime.now(timezone.utc) - timedelta(minutes=3)
     with tempfile.TemporaryDirectory(prefix="customcd-bench-") as tmp:
@@ -136,8 +182,12 @@ def measure(
                 counted = index >= warmup
                 shift = index % len(order)
                 for key in order[shift:] + order[:shift]:
+                    if cases[key].skipped:
+                        continue
                     job_id = 60_000_000 + index * len(order) + order.index(key)
                     env = gitlab_env(base, job_id, started)
+                    if key == "N":
+                        env["PYTHONDONTWRITEBYTECODE"] = "1"
                     if key in "vs":
                         result = spawner.run([programs[key], "send", "--dry-run"], env, str(work))
                         if json.loads(result[2])["job_id"] != str(job_id):
@@ -166,15 +216,18 @@ def summarise(
     ratios = {
         "s/v": cases["s"].median_ms / cases["v"].median_ms,
         "S/V": cases["S"].median_ms / cases["V"].median_ms,
+        "N/V": None if cases["N"].skipped else cases["N"].median_ms / cases["V"].median_ms,
     }
     archive_mb = archive.stat().st_size / MB
     return {
         "rounds": len(cases["S"].times),
         "cpus": os.cpu_count(),
         "archive": archive.name,
-        "median_ms": {k: round(c.median_ms, 1) for k, c in cases.items()},
-        "peak_rss_mb": {k: round(c.peak_rss_mb, 1) for k, c in cases.items()},
-        "ratios": {k: round(v, 2) for k, v in ratios.items()},
+        "median_ms": {k: None if c.skipped else round(c.median_ms, 1) for k, c in cases.items()},
+        "peak_rss_mb": {
+            k: None if c.skipped else round(c.peak_rss_mb, 1) for k, c in cases.items()
+        },
+        "ratios": {k: None if v is None else round(v, 2) for k, v in ratios.items()},
         "archive_mb": round(archive_mb, 1),
         "unpacked_mb": round(unpacked / MB, 1),
         "install_s": None if installs is None else {k: round(v, 2) for k, v in installs.items()},
@@ -194,6 +247,9 @@ def render(cases: dict[str, Case], summary: dict[str, object]) -> str:
         f"{'':4}{'command':46}{'median':>11}{'min':>10}{'max':>10}{'peak RSS':>11}",
     ]
     for key, case in cases.items():
+        if case.skipped:
+            lines.append(f"({key}) {case.label:46}skipped: {case.skipped}")
+            continue
         lines.append(
             f"({key}) {case.label:46}{case.median_ms:8.1f} ms"
             f"{min(case.times) * 1000:7.1f} ms{max(case.times) * 1000:7.1f} ms"
@@ -207,6 +263,11 @@ def render(cases: dict[str, Case], summary: dict[str, object]) -> str:
         "",
         f"S/V = {ratios['S/V']:.2f}   target <= {TARGETS['S/V']}   {verdict(met['S/V'])}",
         f"s/v = {ratios['s/v']:.2f}   (dry run; no target)",
+        (
+            f"N/V = {ratios['N/V']:.2f}   (a venv without bytecode vs the compiled one; no target)"
+            if ratios["N/V"] is not None
+            else "N/V = n/a (uv is not installed)"
+        ),
         f"archive = {summary['archive_mb']} MB compressed   target <= "
         f"{TARGETS['archive_mb']:.0f} MB   {verdict(met['archive_mb'])}; "
         f"{summary['unpacked_mb']} MB unpacked",
@@ -233,6 +294,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--no-compile", action="store_true", help="do not byte-compile the venv first"
     )
+    parser.add_argument(
+        "--no-uncompiled", action="store_true", help="skip (N), the venv without bytecode"
+    )
     args = parser.parse_args(argv)
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
@@ -250,7 +314,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         program = unpack(archive, Path(tmp))
         unpacked = folder_size(program.parent)
         installs = install_times(archive, Path(tmp))
-        cases = measure(str(program), args.rounds, args.warmup, progress)
+        uncompiled = None if args.no_uncompiled else uncompiled_venv(Path(tmp))
+        cases = measure(str(program), uncompiled, args.rounds, args.warmup, progress)
     if sys.stderr.isatty():
         print("\r" + " " * 30 + "\r", end="", file=sys.stderr, flush=True)
     summary = summarise(cases, archive, unpacked, installs)
