@@ -19,7 +19,7 @@ What it measures (issue #8 targets):
 * the peak RSS of the backfill process for N and 10 x N records (each in a fresh child process,
   the receiver in another); target: growth < 20 MB from 10k to 100k (memory flat in N).
 
-The history source is a throwaway :class:`~customcd.adapter.Adapter` registered with
+The history source is a throwaway :class:`~customcd.plugins.adapter.Adapter` registered with
 ``get_plugin_manager(extra=[...])`` that yields drafts lazily. The receiver
 (:class:`customcd.receiver.Receiver`, which keeps every accepted body in memory) runs in a separate
 process so its memory does not count. Each run uses a fresh outbox (SQLite, as configured by
@@ -88,8 +88,8 @@ def receiver_process(latency: float = 0.0) -> Iterator[str]:
 
 
 def make_adapter(count: int, prefix: str) -> Any:
-    from customcd.adapter import Adapter, HistoryQuery
-    from customcd.draft import Draft
+    from customcd.plugins.adapter import Adapter, HistoryQuery
+    from customcd.plugins.draft import Draft
 
     class FakeHistory(Adapter):
         """``count`` finished builds, yielded lazily (nothing is kept)."""
@@ -121,11 +121,11 @@ def make_adapter(count: int, prefix: str) -> Any:
 
 def run_once(url: str, count: int, concurrency: int, prefix: str) -> tuple[float, Any]:
     """Backfill ``count`` fake records to ``url``; return (seconds, stats)."""
-    from customcd.adapter import HistoryQuery
     from customcd.backfill import run_backfill
     from customcd.config import Config
-    from customcd.hookspecs import hookimpl
-    from customcd.plugins import get_plugin_manager
+    from customcd.plugins.adapter import HistoryQuery
+    from customcd.plugins.hookspecs import hookimpl
+    from customcd.plugins.manager import get_plugin_manager
     from pydantic import SecretStr
 
     adapter = make_adapter(count, prefix)

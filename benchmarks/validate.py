@@ -126,7 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from customcd.api import build_job
-    from customcd.job import Job
+    from customcd.contract.job import Job
 
     now = time.time()
     lenient, bodies = make_records(args.records, now)

@@ -34,6 +34,9 @@ CORE_EXTRA_VARIABLES: dict[str, str] = {
     "installed plugin). See [Plugins](plugins.md).",
     "CUSTOMCD_DISABLE_PLUGINS": "Comma-separated plugin names not to load, e.g. `git` or a broken "
     "third-party adapter. See [Plugins](plugins.md).",
+    "CUSTOMCD_OPTIONAL": "Optional fields, one `KEY[:TYPE]=VALUE` (or JSON object) a line, as "
+    "`--optional` takes them; a key also given by `--optional` takes the flag's value. Lets a "
+    "CI integration pass optional fields without building a command line.",
     "CUSTOMCD_DEBUG": "Set to `1` to get the Python traceback of an internal error instead of the "
     "one-line `customcd: internal error: ...` message.",
 }
@@ -150,7 +153,7 @@ def settings_section() -> str:
 
 def send_only_options() -> list[tuple[list[str], str, str]]:
     """``customcd send``'s flags that are neither settings nor record fields."""
-    from customcd.cli import send
+    from customcd.cli.send import send
     from customcd.settings import FIELD_INPUTS, SETTINGS
 
     known = {s.flag for s in SETTINGS} | {f.flag for f in FIELD_INPUTS}
@@ -220,7 +223,7 @@ def help_text(path: list[str], command: click.Command) -> str:
 
 def all_commands() -> list[tuple[list[str], click.Command]]:
     """Every command and group of the ``customcd`` CLI, plugins' included."""
-    from customcd.cli import cli
+    from customcd.cli.main import cli
 
     return list(_walk(cli, ["customcd"]))
 

@@ -47,7 +47,7 @@ def backfill(
 @pytest.fixture
 def ledger(customcd_env: dict[str, str]) -> Callable[[], int]:
     """How many records the run's ledger remembers."""
-    from customcd.outbox import Outbox
+    from customcd.delivery.outbox import Outbox
 
     def size() -> int:
         box = Outbox(Path(customcd_env["CUSTOMCD_OUTBOX"]))

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from customcd.outbox import Outbox
+from customcd.delivery.outbox import Outbox
 from customcd.receiver import Receiver
 from customcd.testing import CliResult
 
@@ -71,14 +71,14 @@ def body_for(job_id: str, *, start: int = 1704018030) -> dict[str, Any]:
 
 def key_for(body: Mapping[str, Any]) -> str:
     """The idempotency key customcd derives for a body."""
-    from customcd.job import Job
+    from customcd.contract.job import Job
 
     return Job.from_body(dict(body)).idempotency_key
 
 
 def body_json_for(body: Mapping[str, Any]) -> str:
     """The exact JSON customcd sends for a body."""
-    from customcd.job import Job
+    from customcd.contract.job import Job
 
     return Job.from_body(dict(body)).to_json()
 
@@ -287,11 +287,11 @@ KILL_CHILD = r"""
 import os, sys
 from pathlib import Path
 from pydantic import SecretStr
-from customcd.delivery import Dispatcher, Sender
-from customcd.job import Job
-from customcd.outbox import Outbox
-from customcd.retry import RetryPolicy
-from customcd.transport import Endpoint
+from customcd.delivery.sender import Dispatcher, Sender
+from customcd.contract.job import Job
+from customcd.delivery.outbox import Outbox
+from customcd.delivery.retry import RetryPolicy
+from customcd.delivery.transport import Endpoint
 
 url, outbox, prefix, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 sender = Sender(
@@ -505,9 +505,9 @@ class KillNine:
     def final_flush(self) -> None:
         """What the next run does: re-send everything kept (in this process, real receiver)."""
         self.stop_ahead()
-        from customcd.delivery import Dispatcher, Sender
-        from customcd.retry import RetryPolicy
-        from customcd.transport import Endpoint
+        from customcd.delivery.retry import RetryPolicy
+        from customcd.delivery.sender import Dispatcher, Sender
+        from customcd.delivery.transport import Endpoint
         from pydantic import SecretStr
 
         sender = Sender(

@@ -7,12 +7,12 @@ import json
 from typing import ClassVar
 
 import pytest
-from customcd.adapter import NOT_FINAL, SKIP, Adapter, HistoryQuery
 from customcd.backfill import exit_code, run_backfill, summary
 from customcd.config import Config
-from customcd.draft import Draft
-from customcd.hookspecs import hookimpl
-from customcd.plugins import get_plugin_manager
+from customcd.plugins.adapter import NOT_FINAL, SKIP, Adapter, HistoryQuery
+from customcd.plugins.draft import Draft
+from customcd.plugins.hookspecs import hookimpl
+from customcd.plugins.manager import get_plugin_manager
 from customcd.receiver import Fault
 from customcd.testing import TEST_TOKEN
 from pydantic import SecretStr

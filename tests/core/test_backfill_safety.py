@@ -5,12 +5,12 @@ from __future__ import annotations
 import io
 from typing import ClassVar
 
-from customcd.adapter import Adapter, HistoryQuery
 from customcd.backfill import run_backfill
 from customcd.config import Config
-from customcd.draft import Draft
-from customcd.hookspecs import hookimpl
-from customcd.plugins import get_plugin_manager
+from customcd.plugins.adapter import Adapter, HistoryQuery
+from customcd.plugins.draft import Draft
+from customcd.plugins.hookspecs import hookimpl
+from customcd.plugins.manager import get_plugin_manager
 from customcd.secret import Secret
 from customcd.testing import TEST_TOKEN
 
@@ -80,7 +80,7 @@ def test_an_outbox_failure_stops_the_run_and_the_checkpoint(
     customcd_receiver, tmp_path, monkeypatch
 ):
     import pytest
-    from customcd.outbox import Outbox, OutboxUnavailable
+    from customcd.delivery.outbox import Outbox, OutboxUnavailable
 
     real_add, calls = Outbox.add, []
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import ClassVar
 
 import pytest
-from customcd.adapter import NOT_FINAL, SKIP, Adapter
 from customcd.builder import build_from_draft, build_job_from_environment, parse_optional_args
 from customcd.config import Config, Route
-from customcd.draft import Draft
-from customcd.hookspecs import hookimpl
-from customcd.plugins import get_plugin_manager
-from customcd.problems import ConfigurationError, InvalidRecord
+from customcd.contract.problems import ConfigurationError, InvalidRecord
+from customcd.plugins.adapter import NOT_FINAL, SKIP, Adapter
+from customcd.plugins.draft import Draft
+from customcd.plugins.hookspecs import hookimpl
+from customcd.plugins.manager import get_plugin_manager
 
 NOW = 1_764_400_000.0
 SHA = "a2e7da86cc392417b0d9f605b28038aae80b002f"
@@ -318,3 +318,80 @@ def test_no_adapter_falls_back_to_flags_only():
         plugins=plugins, config=Config(), env={}, flags=dict(BASE), now=NOW
     )
     assert built.adapter is None and built.job.job_id == "1"
+
+
+def test_end_time_gives_end_minus_start_and_drops_the_now_minus_start_note():
+    built = build({"end_time": "2025-11-29T06:57:10Z"})
+    assert built.job.job_duration == 30
+    assert "job_duration computed as end_time - start" in built.notes
+    assert "job_duration computed as now - start" not in built.notes
+
+
+def test_end_time_replaces_an_adapter_duration_but_not_the_users():
+    draft = Draft(job_duration=999)
+    assert build({"end_time": 1_764_399_460}, draft=draft).job.job_duration == 60
+    assert build({"end_time": 1_764_399_460, "job_duration": "5"}).job.job_duration == 5
+
+
+@pytest.mark.parametrize(
+    ("end", "rule"),
+    [("yesterday", "not a"), ("2025-11-29T06:50:00Z", "is before job_start_time")],
+)
+def test_bad_end_time_is_a_problem_naming_end_time(end, rule):
+    with pytest.raises(InvalidRecord) as info:
+        build({"end_time": end})
+    (problem,) = [p for p in info.value.problems if p.field == "end_time"]
+    assert problem.value == end and rule in problem.rule
+
+
+def test_a_default_duration_of_over_seven_days_warns_naming_the_flags():
+    built = build({"job_start_time": int(NOW) - 8 * 86400})
+    assert built.job.job_duration == 8 * 86400
+    (warning,) = built.warnings
+    assert "--duration" in warning and "--end-time" in warning
+    assert not build({"job_start_time": int(NOW) - 6 * 86400}).warnings
+    assert not build({"job_start_time": int(NOW) - 8 * 86400, "end_time": int(NOW)}).warnings
+
+
+def test_optional_fields_from_the_environment_one_a_line_flags_win(customcd_plugins):
+    env = {"CUSTOMCD_OPTIONAL": "team=payments\n\nlead_time:duration=5m\nregion=eu\n"}
+    built = build_job_from_environment(
+        plugins=customcd_plugins(),
+        config=Config(adapter="none"),
+        env=env,
+        flags=dict(BASE),
+        optional_args=["region=us"],
+        now=NOW,
+    )
+    optional = {item.key: (item.value, item.type) for item in built.job.optional}
+    assert optional == {
+        "team": ("payments", "string"),
+        "lead_time": (300, "duration"),
+        "region": ("us", "string"),
+    }
+
+
+def test_a_bad_environment_optional_entry_names_the_variable(customcd_plugins):
+    env = {"CUSTOMCD_OPTIONAL": "no equals sign"}
+    with pytest.raises(InvalidRecord) as info:
+        build_job_from_environment(
+            plugins=customcd_plugins(),
+            config=Config(adapter="none"),
+            env=env,
+            flags=dict(BASE),
+            now=NOW,
+        )
+    assert any(p.field == "CUSTOMCD_OPTIONAL" for p in info.value.problems)
+
+
+def test_an_adapter_hint_is_added_to_the_problem_of_its_field():
+    draft = Draft()
+    draft.hint("repo_name", "GIT_URL is not set; give --repo-name")
+    draft.hint("commit_sha", "GIT_COMMIT is not set; give --commit-sha")
+    with pytest.raises(InvalidRecord) as info:
+        build({"repo_name": None, "commit_sha": "abc"}, draft=draft)
+    text = str(info.value)
+    assert "GIT_URL is not set; give --repo-name" in text
+    assert "GIT_COMMIT is not set; give --commit-sha" in text
+    with pytest.raises(TypeError):
+        draft.hint("nope", "x")

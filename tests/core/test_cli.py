@@ -185,3 +185,13 @@ def test_demo_runs_end_to_end(customcd_cli, tmp_path):
     accepted = (tmp_path / "demo" / "accepted.jsonl").read_text().splitlines()
     assert json.loads(accepted[0])["commit_sha"] == SHA
     assert len(accepted) >= 1 and "error" not in result.stdout
+
+
+def test_demo_without_keep_leaves_nothing_in_the_temp_folder(customcd_cli, tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    result = customcd_cli(["demo"], env={})
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "customcd demo --keep DIR" in result.stdout
+    assert list(tmp_path.iterdir()) == []

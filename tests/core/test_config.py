@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import time
+from pathlib import Path
+
 import pytest
 from customcd.config import load_config
-from customcd.problems import ConfigurationError
-from customcd.transport import Endpoint
+from customcd.contract.problems import ConfigurationError
+from customcd.delivery.transport import Endpoint
 
 TOML = """
 url = "https://toml.example.com:443"
@@ -163,3 +167,23 @@ def test_endpoint_urls():
     assert Endpoint.parse("http://localhost:9", "1").url == "http://localhost:9"
     assert Endpoint.parse("http://[::1]:9", "1").url == "http://[::1]:9"
     assert Endpoint.parse("http://ci.internal", "1", allow_http=True).url == "http://ci.internal"
+
+
+@pytest.mark.parametrize(
+    ("make", "said"),
+    [
+        (lambda p: Path("/dev/zero"), "not a regular file"),
+        (lambda p: (os.mkfifo(p / "fifo"), p / "fifo")[1], "not a regular file"),
+        (lambda p: p, "not a regular file"),
+        (lambda p: (p / "big").write_text("t" * 5000) and p / "big", "larger than 4096 bytes"),
+        (lambda p: (p / "bin").write_bytes(b"\xff\xfe") and p / "bin", "not UTF-8"),
+    ],
+)
+def test_a_token_file_that_is_not_a_small_regular_file_is_refused_at_once(tmp_path, make, said):
+    """/dev/zero used to end in MemoryError and a FIFO hung outside the deadline."""
+    path = make(tmp_path)
+    started = time.monotonic()
+    with pytest.raises(ConfigurationError, match=said) as info:
+        load_config({"token_file": str(path)}, {})
+    assert str(path) in str(info.value)
+    assert time.monotonic() - started < 2

@@ -12,9 +12,9 @@ import json
 import sqlite3
 from typing import Any
 
-import customcd.outbox
+import customcd.delivery.outbox
 import pytest
-from customcd.outbox import Outbox
+from customcd.delivery.outbox import Outbox
 from helpers_delivery import (
     body_for,
     body_json_for,
@@ -75,7 +75,7 @@ def inject_sqlite_error(monkeypatch: pytest.MonkeyPatch):
         def connect(*args: Any, **kwargs: Any) -> Any:
             return FailingConnection(real_connect(*args, **kwargs), message, fail_from)
 
-        monkeypatch.setattr(customcd.outbox.sqlite3, "connect", connect)
+        monkeypatch.setattr(customcd.delivery.outbox.sqlite3, "connect", connect)
 
     return inject
 

@@ -11,11 +11,11 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from customcd.delivery import Sender
-from customcd.outbox import Outbox
+from customcd.delivery.outbox import Outbox
+from customcd.delivery.retry import RetryPolicy
+from customcd.delivery.sender import Sender
+from customcd.delivery.transport import Endpoint
 from customcd.receiver import Fault, Receiver
-from customcd.retry import RetryPolicy
-from customcd.transport import Endpoint
 from helpers_delivery import (
     CANARY,
     Harness,

@@ -11,10 +11,10 @@ from datetime import datetime, timezone
 from email.utils import format_datetime
 
 import pytest
-from customcd.delivery import Sender
+from customcd.delivery.retry import RETRYABLE_STATUSES, RetryPolicy, parse_retry_after
+from customcd.delivery.sender import Sender
+from customcd.delivery.transport import Endpoint
 from customcd.receiver import Fault, Receiver
-from customcd.retry import RETRYABLE_STATUSES, RetryPolicy, parse_retry_after
-from customcd.transport import Endpoint
 from helpers_delivery import (
     CANARY,
     SUCCESS_LINE,

@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 
 import pytest
-from customcd.delivery import Sender
+from customcd.delivery.retry import RetryPolicy
+from customcd.delivery.sender import Sender
+from customcd.delivery.transport import Endpoint, quiet_http_loggers
 from customcd.receiver import Fault
-from customcd.retry import RetryPolicy
-from customcd.transport import Endpoint, quiet_http_loggers
 from helpers_delivery import (
     CANARY,
     FakeClock,
@@ -101,7 +101,7 @@ def test_the_http_stack_at_debug_level_never_logs_the_token(receiver, caplog) ->
     assert result.kind == "delivered"
     messages = [f"{r.name} {r.getMessage()}" for r in caplog.records]
     # debug really was on: the stdlib transport logs its connections at DEBUG
-    assert any(m.startswith("customcd.stdlib_transport") for m in messages), messages
+    assert any(m.startswith("customcd.delivery.stdlib_transport") for m in messages), messages
     for message in messages:
         assert_no_canary("a log record", message)
         assert "authorization" not in message.lower()

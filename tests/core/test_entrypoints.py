@@ -6,7 +6,7 @@ import sys
 import zipfile
 from importlib.metadata import entry_points
 
-from customcd.entrypoints import find_entry_points
+from customcd.plugins.entrypoints import find_entry_points
 
 
 def dist(root, folder, entry_text, metadata="Name: {name}\nVersion: 1.0\n\nbody\nName: not-this\n"):

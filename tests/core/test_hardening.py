@@ -7,8 +7,8 @@ import json
 
 import pytest
 from customcd.config import load_config
-from customcd.outbox import Outbox
-from customcd.problems import ConfigurationError
+from customcd.contract.problems import ConfigurationError
+from customcd.delivery.outbox import Outbox
 from customcd.receiver import Fault
 from customcd.testing import TEST_TOKEN
 
@@ -153,9 +153,9 @@ def test_only_the_lease_holder_releases_or_rejects(tmp_path):
 
 def test_the_current_record_is_stored_before_older_ones_are_replayed(customcd_receiver, tmp_path):
     from customcd.config import Config
-    from customcd.hookspecs import hookimpl
     from customcd.pipeline import run_send
-    from customcd.plugins import get_plugin_manager
+    from customcd.plugins.hookspecs import hookimpl
+    from customcd.plugins.manager import get_plugin_manager
     from customcd.report import Reporter
     from customcd.secret import Secret
 

@@ -1,7 +1,7 @@
 """Import discipline (issue 9): detection and a dry run never import an adapter's heavy client.
 
 For each CI, a fresh interpreter gets a sample of that CI's job environment (no API credentials),
-runs ``customcd send --dry-run`` through ``customcd.cli.main`` and reports which modules it
+runs ``customcd send --dry-run`` through ``customcd.cli.main.main`` and reports which modules it
 imported. The heavy client libraries (jenkinsapi, python-gitlab, requests) must not be among
 them: an adapter imports its client only when its API mode actually runs.
 
@@ -158,12 +158,12 @@ _CHILD = r"""
 import json, os, sys
 report = {"error": None}
 try:
-    from customcd.plugins import get_plugin_manager
+    from customcd.plugins.manager import get_plugin_manager
     adapters = get_plugin_manager().adapters()
     report["installed"] = sorted(adapters)
     report["detected"] = sorted(n for n, a in adapters.items() if a.detect(os.environ))
     report["after_detection"] = sorted(sys.modules)
-    from customcd.cli import main
+    from customcd.cli.main import main
     try:
         main(sys.argv[1:])
     except SystemExit as exc:
@@ -259,9 +259,7 @@ def test_dry_run_imports_no_heavy_client(adapter: str, tmp_path: Path) -> None:
 
 def test_cli_import_is_light() -> None:
     """Importing the entry point loads neither plugins nor pydantic models nor HTTP clients."""
-    code = (
-        "import sys, json; import customcd.cli; print(json.dumps(sorted(m for m in sys.modules)))"
-    )
+    code = "import sys, json; import customcd.cli.main; print(json.dumps(sorted(m for m in sys.modules)))"
     proc = subprocess.run(
         [sys.executable, "-c", code], env=_clean_env(), capture_output=True, text=True, timeout=120
     )

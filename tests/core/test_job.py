@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from customcd.job import Job
-from customcd.problems import InvalidRecord
+from customcd.contract.job import Job
+from customcd.contract.problems import InvalidRecord
 
 NOW = 1_764_400_000.0
 SHA1 = "a2e7da86cc392417b0d9f605b28038aae80b002f"
@@ -276,7 +276,7 @@ def test_message_names_field_value_and_rule():
 
 def test_from_clean_builds_the_same_model_as_validation():
     """The fast path for already-validated bodies is indistinguishable from pydantic's own."""
-    from customcd.wire import validate_body
+    from customcd.contract.wire import validate_body
     from pydantic import ValidationError
 
     data = body(triggered_by="dev@example.com")
@@ -305,14 +305,14 @@ def test_from_clean_of_a_subclass_goes_through_pydantic():
         def tag(self) -> str:
             return f"{self.job_id}@{self.service_id}"
 
-    from customcd.wire import validate_body
+    from customcd.contract.wire import validate_body
 
     made = Tagged.from_clean(validate_body(body(), now=NOW))
     assert isinstance(made, Tagged) and made.tag() == "1@2"
 
 
 def test_a_job_takes_its_optional_fields_as_models_or_dicts():
-    from customcd.job import OptionalField
+    from customcd.contract.job import OptionalField
 
     env = OptionalField(key="env", value="prod", type="string")
     job = Job(**body(optional=[env, {"key": "n", "value": [1, 2], "type": "integer"}]))
@@ -332,7 +332,7 @@ def test_a_job_takes_its_optional_fields_as_models_or_dicts():
 
 
 def test_a_tuple_of_optional_models_is_taken_too():
-    from customcd.job import OptionalField
+    from customcd.contract.job import OptionalField
 
     env = OptionalField(key="env", value="prod", type="string")
     assert Job(**body(optional=(env,))).optional == [env]

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import click
 import pytest
-from customcd import hookspecs
 from customcd.config import Config
-from customcd.plugins import DEFAULT_PLUGINS, get_plugin_manager
-from customcd.problems import ConfigurationError, InvalidRecord
+from customcd.contract.problems import ConfigurationError, InvalidRecord
+from customcd.plugins import hookspecs
+from customcd.plugins.manager import DEFAULT_PLUGINS, get_plugin_manager
 
 ROOT = Path(__file__).resolve().parents[2]
 SHA = "c" * 40
@@ -337,7 +337,7 @@ def test_hook_customcd_outcome(tmp_path, customcd_receiver):
 
 
 def test_hook_customcd_cli(customcd_cli):
-    from customcd.cli import cli
+    from customcd.cli.main import cli
 
     class AddsCommand:
         @hookspecs.hookimpl

@@ -8,11 +8,11 @@ import time
 from types import MappingProxyType
 
 import pytest
-from customcd.problems import InvalidRecord
+from customcd.contract.problems import InvalidRecord
+from customcd.contract.record import Record
+from customcd.contract.wire import BASE_FIELDS, OPTIONAL_TYPES, validate_body
 from customcd.receiver import Receiver
-from customcd.record import Record
 from customcd.testing import TEST_TOKEN
-from customcd.wire import BASE_FIELDS, OPTIONAL_TYPES, validate_body
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -143,11 +143,11 @@ def valid_bodies():
 )
 @given(body=valid_bodies())
 def test_bodies_the_models_accept_are_delivered_byte_for_byte(body, tmp_path_factory):
-    from customcd.delivery import Dispatcher, Sender
-    from customcd.outbox import Outbox
-    from customcd.retry import RetryPolicy
+    from customcd.delivery.outbox import Outbox
+    from customcd.delivery.retry import RetryPolicy
+    from customcd.delivery.sender import Dispatcher, Sender
+    from customcd.delivery.transport import Endpoint
     from customcd.secret import Secret
-    from customcd.transport import Endpoint
 
     server = receiver()
     record = Record.from_body(body, now=time.time())  # must not raise: these are valid
@@ -196,7 +196,7 @@ def test_the_receiver_agrees_with_the_models(body):
 
 def _full_schema(body):
     """The full contract schema alone (Python rules included), without the quick path."""
-    from customcd.wire import _validate
+    from customcd.contract.wire import _validate
 
     return _validate("body", body, NOW)
 
@@ -340,8 +340,8 @@ def _plain_entries():
 def test_the_plain_library_path_builds_exactly_what_the_builder_builds(fields, optional):
     from customcd.builder import build_from_draft
     from customcd.config import Config
-    from customcd.draft import Draft
-    from customcd.plainbody import plain_body as build_plain_body
+    from customcd.contract.plainbody import plain_body as build_plain_body
+    from customcd.plugins.draft import Draft
 
     quick = build_plain_body(fields, [dict(item) for item in optional], now=NOW)
     if quick is None:
@@ -358,7 +358,7 @@ def test_the_plain_library_path_builds_exactly_what_the_builder_builds(fields, o
 
 def test_the_plain_library_path_is_taken_for_plain_values():
     from customcd.api import build_job
-    from customcd.plainbody import plain_body as build_plain_body
+    from customcd.contract.plainbody import plain_body as build_plain_body
 
     fields = {
         "job_id": 42,
@@ -435,7 +435,7 @@ def test_the_quick_path_refuses_what_the_full_rules_refuse(entry):
 
 def test_one_shot_optional_iterables_are_read_once():
     from customcd.api import build_job
-    from customcd.job import Job
+    from customcd.contract.job import Job
 
     reserved = {"key": "job_id", "value": "x", "type": "string"}
     with pytest.raises(InvalidRecord):

@@ -22,8 +22,8 @@ from typing import Any
 import httpx
 import pytest
 import trustme
+from customcd.delivery.stdlib_transport import StdlibTransport
 from customcd.receiver import Receiver
-from customcd.stdlib_transport import StdlibTransport
 from helpers_delivery import CANARY, body_for, body_json_for, closed_port
 
 PAYLOAD = b'{"job_id": "42"}'
@@ -444,7 +444,7 @@ def test_the_token_is_in_no_exception_text_or_log_line(
             assert type(caught.value) is expected, name
             _no_token(caught.value)
         assert CANARY not in repr(transport)
-    assert any(r.name == "customcd.stdlib_transport" for r in caplog.records)  # it did log
+    assert any(r.name == "customcd.delivery.stdlib_transport" for r in caplog.records)  # it did log
     for record in caplog.records:
         assert CANARY not in record.getMessage()
         assert "Bearer" not in record.getMessage()

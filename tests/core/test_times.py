@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from customcd.times import TimeError, parse_duration, parse_epoch_ms, to_epoch
+from customcd.contract.times import TimeError, parse_duration, parse_epoch_ms, to_epoch
 
 EPOCH = 1704018030  # 2023-12-31T10:20:30Z
 

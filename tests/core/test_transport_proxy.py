@@ -9,9 +9,9 @@ import sys
 
 import httpx
 import pytest
+from customcd.delivery.transport import Endpoint, make_client
 from customcd.receiver import Receiver
 from customcd.testing import TEST_TOKEN
-from customcd.transport import Endpoint, make_client
 
 SHA = "d" * 40
 FLAGS = [
@@ -67,7 +67,7 @@ _PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
 #: which of httpx's own transport modules were imported after each.
 _CHILD = r"""
 import json, sys
-from customcd.transport import Endpoint, make_client
+from customcd.delivery.transport import Endpoint, make_client
 direct, proxied = sys.argv[1:3]
 heavy = lambda: sorted(m for m in sys.modules if m.split(".")[0] in ("httpcore", "h11", "anyio"))
 client = make_client(Endpoint.parse(direct, "1"))

@@ -223,7 +223,7 @@ def expand(text: str, variables: dict[str, str], env: dict[str, str], where: str
 
 def _cli_commands() -> set[str]:
     import click
-    from customcd.cli import cli
+    from customcd.cli.main import cli
 
     with click.Context(cli) as ctx:
         return set(cli.list_commands(ctx))
@@ -504,7 +504,7 @@ class PageRun:
             else:
                 expect = "body" if "--dry-run" in argv else "delivered"
         if expect == "body":
-            from customcd.job import Job
+            from customcd.contract.job import Job
 
             body = result.body
             assert isinstance(body, dict), f"{shown}\nprinted no JSON body:\n{result.stdout}"
@@ -519,7 +519,7 @@ class PageRun:
 
 
 def _sample_env(spec: str) -> dict[str, str]:
-    from customcd.plugins import get_plugin_manager
+    from customcd.plugins.manager import get_plugin_manager
 
     name, _, index = spec.partition(":")
     adapters = get_plugin_manager().adapters()

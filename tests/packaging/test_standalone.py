@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 import trustme
-from customcd.plugins import get_plugin_manager
+from customcd import get_plugin_manager
 from customcd.receiver import Receiver
 from customcd.testing import TEST_TOKEN
 from install_support import platform_name

@@ -38,30 +38,35 @@ __all__ = [
 ]
 
 _WHERE = {
-    "hookimpl": "hookspecs",
-    "NOT_FINAL": "adapter",
-    "SKIP": "adapter",
-    "Adapter": "adapter",
-    "AdapterError": "adapter",
-    "DemoCase": "adapter",
-    "HistoryQuery": "adapter",
-    "HistoryUnsupported": "adapter",
-    "CollectContext": "draft",
-    "Draft": "draft",
-    "Job": "job",
-    "OptionalField": "job",
-    "Outcome": "outcome",
-    "CustomcdError": "problems",
-    "InvalidRecord": "problems",
-    "Problem": "problems",
-    "Record": "record",
-    "get_plugin_manager": "plugins",
+    "hookimpl": "plugins.hookspecs",
+    "NOT_FINAL": "plugins.adapter",
+    "SKIP": "plugins.adapter",
+    "Adapter": "plugins.adapter",
+    "AdapterError": "plugins.adapter",
+    "DemoCase": "plugins.adapter",
+    "HistoryQuery": "plugins.adapter",
+    "HistoryUnsupported": "plugins.adapter",
+    "CollectContext": "plugins.draft",
+    "Draft": "plugins.draft",
+    "Job": "contract.job",
+    "OptionalField": "contract.job",
+    "Outcome": "delivery.outcome",
+    "CustomcdError": "contract.problems",
+    "InvalidRecord": "contract.problems",
+    "Problem": "contract.problems",
+    "Record": "contract.record",
+    "get_plugin_manager": "plugins.manager",
     "build_job": "api",
     "send": "api",
 }
 
 if TYPE_CHECKING:
-    from .adapter import (
+    from .api import build_job, send
+    from .contract.job import Job, OptionalField
+    from .contract.problems import CustomcdError, InvalidRecord, Problem
+    from .contract.record import Record
+    from .delivery.outcome import Outcome
+    from .plugins.adapter import (
         NOT_FINAL,
         SKIP,
         Adapter,
@@ -70,14 +75,9 @@ if TYPE_CHECKING:
         HistoryQuery,
         HistoryUnsupported,
     )
-    from .api import build_job, send
-    from .draft import CollectContext, Draft
-    from .hookspecs import hookimpl
-    from .job import Job, OptionalField
-    from .outcome import Outcome
-    from .plugins import get_plugin_manager
-    from .problems import CustomcdError, InvalidRecord, Problem
-    from .record import Record
+    from .plugins.draft import CollectContext, Draft
+    from .plugins.hookspecs import hookimpl
+    from .plugins.manager import get_plugin_manager
 
 
 def __getattr__(name: str) -> Any:

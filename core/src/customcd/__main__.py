@@ -1,6 +1,6 @@
 """``python -m customcd``: the same as the ``customcd`` command."""
 
-from customcd.cli import main
+from customcd.cli.main import main
 
 if __name__ == "__main__":
     main()

@@ -9,13 +9,13 @@ from typing import Any
 
 from .builder import build_from_draft
 from .config import Config, load_config
-from .draft import Draft
-from .job import Job, job_from_owned_body
-from .outcome import Outcome
+from .contract.job import Job, job_from_owned_body
+from .contract.plainbody import plain_body
+from .contract.problems import MISSING, InvalidRecord, Problem
+from .delivery.outcome import Outcome
 from .pipeline import run_send
-from .plainbody import plain_body
-from .plugins import get_plugin_manager
-from .problems import MISSING, InvalidRecord, Problem
+from .plugins.draft import Draft
+from .plugins.manager import get_plugin_manager
 from .report import Reporter
 
 __all__ = ["build_job", "send"]

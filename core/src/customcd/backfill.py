@@ -21,18 +21,18 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from .adapter import Adapter, HistoryQuery
 from .builder import build_from_draft, parse_optional_args
 from .config import Config
-from .delivery import Dispatcher, Sender
-from .draft import CollectContext, Draft
-from .outbox import Outbox
-from .outcome import Outcome
-from .plugins import Plugins
-from .problems import MISSING, ConfigurationError, CustomcdError, InvalidRecord
-from .retry import RetryPolicy
+from .contract.problems import MISSING, ConfigurationError, CustomcdError, InvalidRecord
+from .delivery.outbox import Outbox
+from .delivery.outcome import Outcome
+from .delivery.retry import RetryPolicy
+from .delivery.sender import Dispatcher, Sender
+from .delivery.transport import Endpoint
+from .plugins.adapter import Adapter, HistoryQuery
+from .plugins.draft import CollectContext, Draft
+from .plugins.manager import Plugins
 from .table import render_table
-from .transport import Endpoint
 
 __all__ = ["BackfillStats", "checkpoint_name", "exit_code", "run_backfill", "summary"]
 

@@ -14,27 +14,36 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .adapter import NOT_FINAL, SKIP, Adapter
 from .config import Config
-from .draft import DRAFT_FIELDS, CollectContext, Draft
-from .plugins import Plugins
-from .problems import MISSING, ConfigurationError, InvalidRecord, Problem
-from .record import Record
-from .settings import FIELD_INPUTS
-from .status import StatusMapper, canonical_status
-from .times import MS_THRESHOLD, TOO_LARGE, TimeError, parse_duration, parse_epoch_ms, to_epoch
-from .wire import (
+from .contract.problems import MISSING, ConfigurationError, InvalidRecord, Problem
+from .contract.record import Record
+from .contract.status import StatusMapper, canonical_status
+from .contract.times import (
+    MS_THRESHOLD,
+    TOO_LARGE,
+    TimeError,
+    parse_duration,
+    parse_epoch_ms,
+    to_epoch,
+)
+from .contract.wire import (
     BASE_FIELDS,
     EARLIEST_START,
     MAX_OPTIONAL_FIELDS,
     OPTIONAL_TYPES,
     validate_body,
 )
+from .plugins.adapter import NOT_FINAL, SKIP, Adapter
+from .plugins.draft import DRAFT_FIELDS, CollectContext, Draft
+from .plugins.manager import Plugins
+from .settings import FIELD_INPUTS
 
 if TYPE_CHECKING:
-    from .job import Job
+    from .contract.job import Job
 
 __all__ = [
+    "LONG_DEFAULT_DURATION",
+    "OPTIONAL_ENV",
     "Built",
     "build_from_draft",
     "build_job_from_environment",
@@ -47,7 +56,7 @@ log = logging.getLogger("customcd")
 
 _FIELD_SET = frozenset(DRAFT_FIELDS)
 #: Pseudo-fields accepted as overrides besides the wire fields.
-_EXTRA_INPUTS = ("start_time_ms", "duration_ms")
+_EXTRA_INPUTS = ("start_time_ms", "duration_ms", "end_time")
 
 
 @dataclass
@@ -71,7 +80,7 @@ class Built:
 
     @property
     def job(self) -> Job | None:
-        """The record as the :class:`~customcd.job.Job` pydantic model (built on first use)."""
+        """The record as the :class:`~customcd.contract.job.Job` pydantic model (built on first use)."""
         return self.record.job if self.record is not None else None
 
 
@@ -209,6 +218,23 @@ def parse_optional_args(args: Sequence[str]) -> tuple[list[dict[str, Any]], list
     return list(entries.values()), problems
 
 
+#: Optional fields by environment variable: one ``KEY[:TYPE]=VALUE`` (or JSON object) a line.
+OPTIONAL_ENV = "CUSTOMCD_OPTIONAL"
+
+
+def _with_env_optional(
+    text: str, flag_entries: list[dict[str, Any]], flag_problems: list[Problem]
+) -> tuple[list[dict[str, Any]], list[Problem]]:
+    """Add ``CUSTOMCD_OPTIONAL``'s entries to the flags' ones; a key given by flag wins."""
+    entries, problems = parse_optional_args([line for line in text.splitlines() if line.strip()])
+    problems = [
+        Problem(OPTIONAL_ENV, p.value, p.rule) if p.field == "--optional" else p for p in problems
+    ]
+    flag_keys = {str(item.get("key")) for item in flag_entries}
+    kept = [item for item in entries if str(item.get("key")) not in flag_keys]
+    return [*kept, *flag_entries], [*problems, *flag_problems]
+
+
 def _infer_type(value: Any) -> str:
     sample = value[0] if isinstance(value, list) and value else value
     if isinstance(sample, bool):
@@ -299,6 +325,8 @@ def build_from_draft(
         built.skip = skip
         return built
     _convert_times(body, now, found, built)
+    if overrides.get("end_time") is not None:
+        _apply_end_time(body, overrides, found, built)
     _convert_service(body, draft, overrides, found)
     for name in _TEXT_FIELDS:
         value = body.get(name)
@@ -317,8 +345,24 @@ def build_from_draft(
         known = {p.field for p in found}
         found.extend(p for p in exc.problems if p.field not in known)
     if found:
-        raise InvalidRecord(found)
+        raise InvalidRecord(_with_hints(found, draft.hints) if draft.hints else found)
     return built
+
+
+def _with_hints(problems: Sequence[Problem], hints: Mapping[str, str]) -> list[Problem]:
+    """Add the adapter's hint (what to set) to the problem of each field it speaks of."""
+    result = []
+    for problem in problems:
+        base = problem.field.split("/")[0]
+        hint = hints.get(base) or (
+            hints.get("repo_name") or hints.get("repo_id") if "repo_" in problem.field else None
+        )
+        result.append(
+            Problem(problem.field, problem.value, f"{problem.rule} ({hint})")
+            if hint and hint not in problem.rule
+            else problem
+        )
+    return result
 
 
 #: Inputs in milliseconds and the field each one sets.
@@ -437,6 +481,42 @@ def _convert_times(body: dict[str, Any], now: float, found: list[Problem], built
     elif start is not None:
         body["job_duration"] = max(int(now - start), 0)
         built.notes.append("job_duration computed as now - start")
+        if body["job_duration"] > LONG_DEFAULT_DURATION:
+            built.warnings.append(
+                f"job_duration defaults to now - start = {body['job_duration']} s (over "
+                f"{LONG_DEFAULT_DURATION // 86400} days): is the start time right? Give "
+                "--duration or --end-time (CUSTOMCD_END_TIME) for the job's real duration"
+            )
+
+
+#: A default duration (now - start) above this many seconds is warned about.
+LONG_DEFAULT_DURATION = 7 * 86400
+
+
+def _apply_end_time(
+    body: dict[str, Any], overrides: Mapping[str, Any], found: list[Problem], built: Built
+) -> None:
+    """``--end-time``: the duration is end - start, unless the user gave a duration too."""
+    raw = overrides["end_time"]
+    try:
+        end = to_epoch(raw)
+    except TimeError as exc:
+        found.append(Problem("end_time", raw, str(exc)))
+        return
+    if "job_duration" in overrides or "duration_ms" in overrides:
+        return  # an explicit duration wins over the end time
+    start = body.get("job_start_time")
+    if type(start) is not int:
+        return  # no usable start: the contract reports job_start_time
+    if end < start:
+        found.append(
+            Problem("end_time", raw, f"is before job_start_time ({start}); give the job's end")
+        )
+        return
+    body["job_duration"] = end - start
+    built.notes = [n for n in built.notes if n != "job_duration computed as now - start"]
+    built.warnings = [w for w in built.warnings if not w.startswith("job_duration defaults")]
+    built.notes.append("job_duration computed as end_time - start")
 
 
 def _convert_service(
@@ -495,6 +575,8 @@ def build_job_from_environment(
     """
     overrides = field_overrides(flags, env)
     user_optional, problems = parse_optional_args(optional_args)
+    if env.get(OPTIONAL_ENV, "").strip():
+        user_optional, problems = _with_env_optional(env[OPTIONAL_ENV], user_optional, problems)
     adapter = choose_adapter(plugins, env, config.adapter)
     context = CollectContext(
         env=env,

@@ -28,6 +28,7 @@ field defaults, a status map, routing rules and adapter options::
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
-from .problems import ConfigurationError
+from .contract.problems import ConfigurationError
 from .secret import Secret, SecretLike
 from .settings import SETTINGS, Setting
 
@@ -213,16 +214,51 @@ def _routes(raw: Any, path: Path) -> tuple[Route, ...]:
     return tuple(routes)
 
 
+#: A token file larger than this is refused (a token is a few dozen bytes).
+MAX_TOKEN_FILE = 4096
+
+
+def read_token_file(path: Path) -> str:
+    """The text of a token file: a regular file of at most :data:`MAX_TOKEN_FILE` bytes.
+
+    It is opened without blocking and checked before it is read, so a FIFO, a device such as
+    ``/dev/zero`` or a huge file is refused at once instead of hanging or filling memory.
+
+    :raises ConfigurationError: naming the file and what is wrong with it.
+    """
+
+    def refuse(reason: str) -> ConfigurationError:
+        return ConfigurationError(
+            f"cannot read the token file {path}: {reason}", docs="configuration.md"
+        )
+
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise refuse(exc.strerror or "cannot open it") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise refuse("it is not a regular file (a FIFO, device or folder); give a file")
+        if info.st_size > MAX_TOKEN_FILE:
+            raise refuse(f"it is larger than {MAX_TOKEN_FILE} bytes; it must hold the token alone")
+        data = os.read(fd, MAX_TOKEN_FILE + 1)
+    except OSError as exc:
+        raise refuse(exc.strerror or "cannot read it") from None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_TOKEN_FILE:
+        raise refuse(f"it is larger than {MAX_TOKEN_FILE} bytes; it must hold the token alone")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise refuse("it is not UTF-8 text") from None
+
+
 def _token(env: Mapping[str, str], token_file: str) -> SecretLike | None:
     if token_file:
         path = Path(token_file).expanduser()
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = getattr(exc, "strerror", None) or "not readable text"
-            raise ConfigurationError(
-                f"cannot read the token file {path}: {reason}", docs="configuration.md"
-            ) from None
+        text = read_token_file(path)
         lines = text.strip().splitlines()
         token = lines[0].strip() if lines else ""
         if not token:

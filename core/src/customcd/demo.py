@@ -11,11 +11,11 @@ from typing import Any
 
 import click
 
-from .adapter import DEMO_EPOCH
 from .config import Config
+from .contract.problems import CustomcdError
 from .pipeline import run_send
-from .plugins import Plugins, get_plugin_manager
-from .problems import CustomcdError
+from .plugins.adapter import DEMO_EPOCH
+from .plugins.manager import Plugins, get_plugin_manager
 from .receiver import Receiver
 from .report import Reporter
 from .secret import Secret
@@ -59,10 +59,20 @@ def _cases(
 
 
 def run_demo(keep: Path | None = None) -> int:
-    """Run the demo; print what the receiver accepted. Returns the exit code (0 on success)."""
+    """Run the demo; print what the receiver accepted. Returns the exit code (0 on success).
+
+    :param keep: a folder for the demo's outbox and accepted bodies, left in place; without it
+        they go to a temporary folder that is removed when the demo ends.
+    """
+    if keep is not None:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        return _run_in(Path(keep), kept=True)
+    with tempfile.TemporaryDirectory(prefix="customcd-demo-") as workdir:
+        return _run_in(Path(workdir), kept=False)
+
+
+def _run_in(workdir: Path, *, kept: bool) -> int:
     token = "demo-" + secrets.token_hex(8)
-    workdir = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="customcd-demo-"))
-    workdir.mkdir(parents=True, exist_ok=True)
     rows: list[list[str]] = []
     failures = 0
     with Receiver(company_id="1", token=token, record_path=workdir / "accepted.jsonl") as server:
@@ -135,12 +145,14 @@ def run_demo(keep: Path | None = None) -> int:
             rows,
         )
     )
-    click.echo(
-        f"\nThe receiver accepted {accepted} record(s); bodies in {workdir / 'accepted.jsonl'}"
-    )
-    if not keep:
+    if kept:
         click.echo(
-            "Run `customcd demo --keep DIR` to keep them, and `customcd receiver` to point "
-            "a real pipeline at a local receiver."
+            f"\nThe receiver accepted {accepted} record(s); bodies in {workdir / 'accepted.jsonl'}"
+        )
+    else:
+        click.echo(
+            f"\nThe receiver accepted {accepted} record(s). Run `customcd demo --keep DIR` to "
+            "keep its bodies and outbox, and `customcd receiver` to point a real pipeline at a "
+            "local receiver."
         )
     return 1 if failures else 0

@@ -11,19 +11,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from .adapter import Adapter
 from .builder import Built, build_job_from_environment
 from .config import Config
-from .outcome import Outcome
-from .plugins import Plugins
-from .problems import ConfigurationError, InvalidRecord
-from .record import Record
+from .contract.problems import ConfigurationError, InvalidRecord
+from .contract.record import Record
+from .delivery.outcome import Outcome
+from .plugins.adapter import Adapter
+from .plugins.manager import Plugins
 from .report import Reporter
 
 if TYPE_CHECKING:
-    from .delivery import Dispatcher
-    from .outbox import Outbox
-    from .retry import Clock
+    from .delivery.outbox import Outbox
+    from .delivery.retry import Clock
+    from .delivery.sender import Dispatcher
 
 __all__ = ["RunResult", "apply_before_send", "open_outbox", "prepare_record", "run_send"]
 
@@ -50,7 +50,7 @@ def apply_before_send(plugins: Plugins, record: Record, *, now: float) -> tuple[
     """Run the before-send hooks: a changed body is validated again; a veto gives its reason.
 
     Without any ``customcd_before_send`` implementation this costs nothing (the pydantic
-    :class:`~customcd.job.Job` the hook receives is built only when a plugin asks for it).
+    :class:`~customcd.contract.job.Job` the hook receives is built only when a plugin asks for it).
 
     :raises InvalidRecord: when a plugin's change breaks the contract (the plugin is named).
     """
@@ -116,7 +116,7 @@ def prepare_record(
 
 def open_outbox(config: Config, reporter: Reporter) -> Outbox | None:
     """Open the outbox, or say clearly why it cannot be used and go on without it."""
-    from .outbox import Outbox, OutboxUnavailable
+    from .delivery.outbox import Outbox, OutboxUnavailable
 
     try:
         return Outbox(config.outbox_path)
@@ -145,10 +145,10 @@ def run_send(
     :raises InvalidRecord: the record breaks the contract (nothing was stored or sent).
     :raises ConfigurationError: the adapter choice or configuration is wrong.
     """
-    from .delivery import Dispatcher, Sender
-    from .outbox import OutboxUnavailable
-    from .retry import RetryPolicy, SystemClock
-    from .transport import Endpoint
+    from .delivery.outbox import OutboxUnavailable
+    from .delivery.retry import RetryPolicy, SystemClock
+    from .delivery.sender import Dispatcher, Sender
+    from .delivery.transport import Endpoint
 
     clock = clock or SystemClock()
     now = time.time() if now is None else now
@@ -171,7 +171,7 @@ def run_send(
     try:
         endpoint = Endpoint.parse(config.url, config.company_id, allow_http=config.allow_http)
         if client is None:
-            from .transport import make_client
+            from .delivery.transport import make_client
 
             client = make_client(
                 endpoint, ca_bundle=config.ca_bundle, ca_dir=config.ca_dir, timeout=config.timeout

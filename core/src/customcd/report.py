@@ -6,7 +6,8 @@ import sys
 from collections.abc import Callable
 from typing import IO
 
-from .outcome import Outcome
+from .delivery.outcome import Outcome
+from .printable import network_text
 
 __all__ = ["EXIT", "Reporter", "exit_code_for"]
 
@@ -84,7 +85,8 @@ class Reporter:
 
     def outcome(self, outcome: Outcome, *, replay: bool = False) -> None:
         """One line saying what happened to a record."""
-        what = f"job {outcome.job_id!r}" if outcome.job_id else "record"
+        what = f"job {network_text(repr(outcome.job_id))}" if outcome.job_id else "record"
+        reason = network_text(outcome.reason)  # often the server's words: one escaped line
         if replay:
             what = f"kept {what} (replay)"
         tries = f"{outcome.attempts} attempt" + ("" if outcome.attempts == 1 else "s")
@@ -93,19 +95,19 @@ class Reporter:
         elif outcome.kind == "duplicate":
             self.line(f"customcd: {what} was delivered before; not sent again")
         elif outcome.kind == "skipped":
-            self.line(f"customcd: no record sent: {outcome.reason}")
+            self.line(f"customcd: no record sent: {reason}")
         elif outcome.kind == "vetoed":
-            self.line(f"customcd: {what} not sent: {outcome.reason}")
+            self.line(f"customcd: {what} not sent: {reason}")
         elif outcome.kind == "pending":
             text = (
-                f"{what} NOT delivered yet ({outcome.reason}; {tries}); kept in the outbox — "
+                f"{what} NOT delivered yet ({reason}; {tries}); kept in the outbox — "
                 "the next customcd run or `customcd outbox flush` re-sends it"
             )
             self.line(f"customcd: {text}")
             self._annotation("warning", text)
         else:
             text = (
-                f"{what} REJECTED by the server ({outcome.reason}); kept in the outbox as "
+                f"{what} REJECTED by the server ({reason}); kept in the outbox as "
                 f"rejected — {_advice(outcome)}"
             )
             self.line(f"customcd: {text}")

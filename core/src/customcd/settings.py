@@ -207,6 +207,13 @@ FIELD_INPUTS: tuple[FieldInput, ...] = (
         "Duration in milliseconds (Jenkins' currentBuild.duration).",
     ),
     FieldInput(
+        "end_time",
+        "--end-time",
+        "CUSTOMCD_END_TIME",
+        "End of the job: epoch seconds or ISO 8601 with a zone; duration = end - start. "
+        "Capture it first in the reporting step, so installing customcd never counts.",
+    ),
+    FieldInput(
         "status",
         "--status",
         "CUSTOMCD_STATUS",

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from .plugins import Plugins
+    from .plugins.manager import Plugins
     from .receiver import Receiver
 
 __all__ = ["TEST_TOKEN", "CliResult"]
@@ -58,7 +58,7 @@ class CliResult:
 @pytest.fixture
 def customcd_plugins() -> Callable[..., Plugins]:
     """Factory for fresh plugin managers: ``customcd_plugins(env=None, extra=())``."""
-    from .plugins import get_plugin_manager
+    from .plugins.manager import get_plugin_manager
 
     def make(
         env: Mapping[str, str] | None = None, extra: Iterable[tuple[str, Any]] = (), **kwargs: Any
@@ -103,7 +103,7 @@ def customcd_cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[..
     import contextlib
     import io
 
-    from .cli import main
+    from .cli.main import main
 
     def run(
         args: list[str], env: Mapping[str, str] | None = None, cwd: Path | None = None

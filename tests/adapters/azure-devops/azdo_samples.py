@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from customcd.draft import CollectContext
-from customcd.status import StatusMapper
+from customcd.contract.status import StatusMapper
+from customcd.plugins.draft import CollectContext
 from customcd_azure_devops.adapter import AzureDevOpsAdapter
 
 COLLECTION = "https://dev.azure.com/contoso/"

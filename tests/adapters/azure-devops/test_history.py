@@ -6,8 +6,8 @@ import logging
 
 import pytest
 from azdo_samples import COLLECTION, REPO_ID, SECRET, mapped
-from customcd.adapter import AdapterError, HistoryQuery
-from customcd.times import to_epoch
+from customcd.contract.times import to_epoch
+from customcd.plugins.adapter import AdapterError, HistoryQuery
 
 SINCE = 1764374400  # 2025-11-29T00:00:00Z
 NOON = 1764417600  # 2025-11-29T12:00:00Z

@@ -9,8 +9,8 @@ import textwrap
 
 import pytest
 from azdo_samples import MERGE_SHA, base_env, context, mapped
-from customcd.adapter import NOT_FINAL, SKIP
-from customcd.times import to_epoch
+from customcd.contract.times import to_epoch
+from customcd.plugins.adapter import NOT_FINAL, SKIP
 from customcd_azure_devops.plugin import customcd_adapters
 
 
@@ -80,7 +80,7 @@ def test_plugin_and_environment_mode_stay_light():
     code = textwrap.dedent(
         """
         import json, sys
-        from customcd.draft import CollectContext
+        from customcd.plugins.draft import CollectContext
         from customcd_azure_devops.plugin import customcd_adapters
         (adapter,) = customcd_adapters()
         env = {"TF_BUILD": "True", "BUILD_BUILDID": "7", "AGENT_JOBSTATUS": "Succeeded",

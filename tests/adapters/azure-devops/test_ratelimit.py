@@ -6,8 +6,8 @@ import logging
 
 import pytest
 from azdo_samples import COLLECTION, PROJECT_ID, SECRET, base_env, context
-from customcd.adapter import AdapterError, HistoryQuery
-from customcd.times import to_epoch
+from customcd.contract.times import to_epoch
+from customcd.plugins.adapter import AdapterError, HistoryQuery
 from customcd_azure_devops import ratelimit
 from customcd_azure_devops.ratelimit import wait_seconds
 

@@ -6,8 +6,8 @@ import base64
 
 import pytest
 from azdo_samples import COLLECTION, PROJECT_ID, SECRET, mapped
-from customcd.adapter import AdapterError
-from customcd.times import to_epoch
+from customcd.contract.times import to_epoch
+from customcd.plugins.adapter import AdapterError
 from customcd_azure_devops import api
 from customcd_azure_devops.records import draft_from_build
 from customcd_azure_devops.rest import (

@@ -8,8 +8,8 @@ import time
 
 import pytest
 from azdo_samples import HEAD_SHA, MERGE_SHA, REPO_ID, SECRET, base_env, context, mapped
-from customcd.adapter import SKIP, AdapterError
-from customcd.times import to_epoch
+from customcd.contract.times import to_epoch
+from customcd.plugins.adapter import SKIP, AdapterError
 
 
 def optional(draft, key):

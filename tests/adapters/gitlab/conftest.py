@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
-from customcd.draft import CollectContext, Draft
+from customcd.plugins.draft import CollectContext, Draft
 from customcd_gitlab.adapter import GitLabAdapter
 from gitlab_support import NOW
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from customcd.adapter import NOT_FINAL, SKIP
-from customcd.draft import Draft
-from customcd.job import Job
-from customcd.times import parse_duration, to_epoch
+from customcd.contract.job import Job
+from customcd.contract.times import parse_duration, to_epoch
+from customcd.plugins.adapter import NOT_FINAL, SKIP
+from customcd.plugins.draft import Draft
 from customcd_gitlab.adapter import GitLabAdapter
 
 #: "now" for every test: 2025-11-29T07:16:40Z.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import requests
-from customcd.adapter import AdapterError, HistoryQuery
+from customcd.plugins.adapter import AdapterError, HistoryQuery
 from customcd_gitlab.client import Deadline, GitLabApiError, Token, api_errors
 from gitlab_support import API_TOKEN, job_env, pipeline_env
 

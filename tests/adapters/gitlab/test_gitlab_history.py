@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from customcd.adapter import HistoryQuery
-from customcd.times import to_epoch
+from customcd.contract.times import to_epoch
+from customcd.plugins.adapter import HistoryQuery
 from gitlab_support import SHA, body_from, optionals
 
 SINCE = to_epoch("2025-11-24T16:00:00Z")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from customcd.adapter import NOT_FINAL, AdapterError
-from customcd.times import to_epoch
+from customcd.contract.times import to_epoch
+from customcd.plugins.adapter import NOT_FINAL, AdapterError
 from gitlab_support import NOW, SHA, SOURCE_SHA, body_from, job_env, optionals
 
 

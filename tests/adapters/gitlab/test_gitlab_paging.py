@@ -8,8 +8,8 @@ from typing import Any
 import customcd_gitlab.pipeline
 import pytest
 import requests
-from customcd.adapter import AdapterError
-from customcd.times import to_epoch
+from customcd.contract.times import to_epoch
+from customcd.plugins.adapter import AdapterError
 from customcd_gitlab.client import Deadline
 from gitlab_support import pipeline_env
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from customcd.adapter import SKIP
-from customcd.times import to_epoch
+from customcd.contract.times import to_epoch
+from customcd.plugins.adapter import SKIP
 from gitlab_support import SHA, body_from, optionals, pipeline_env
 
 

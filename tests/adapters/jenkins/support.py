@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 
-from customcd.draft import CollectContext
+from customcd.plugins.draft import CollectContext
 
 ROOT = "https://jenkins.example.com/"
 API_JOB = f"{ROOT}job/payments/job/api/"

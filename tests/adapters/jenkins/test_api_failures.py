@@ -8,7 +8,7 @@ import threading
 import time
 
 import pytest
-from customcd.adapter import AdapterError
+from customcd.plugins.adapter import AdapterError
 
 from .support import APP_SHA, FAKE_TOKEN, api_env, context
 
@@ -123,7 +123,7 @@ def test_explain_scrubs_a_token_that_ends_up_in_a_url():
 
 _NOISE_SCRIPT = """
 import logging, sys, vcr
-from customcd.draft import CollectContext
+from customcd.plugins.draft import CollectContext
 from customcd_jenkins.adapter import JenkinsAdapter
 env = dict(
     JENKINS_URL="https://jdoe:S3cretInUrl@jenkins.example.com/",

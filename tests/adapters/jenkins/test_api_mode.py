@@ -57,7 +57,7 @@ def test_unstable_build(adapter, vcr):
 
 @pytest.mark.vcr("api_running.yaml")
 def test_running_build_is_not_final_and_duration_is_left_to_now_minus_start(adapter, vcr):
-    from customcd.adapter import NOT_FINAL
+    from customcd.plugins.adapter import NOT_FINAL
 
     draft = adapter.collect(context(api_env("running", 46)))
     _all_played(vcr)  # includes wfapi/describe (IN_PROGRESS)

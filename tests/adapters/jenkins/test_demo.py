@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from customcd.draft import CollectContext
+from customcd.plugins.draft import CollectContext
 
 
 def test_demo_cases_build_complete_drafts(adapter):

@@ -51,7 +51,7 @@ def test_other_environments_are_not_jenkins(adapter, env):
 
 
 def test_names_and_status_map(adapter):
-    from customcd.adapter import NOT_FINAL, SKIP
+    from customcd.plugins.adapter import NOT_FINAL, SKIP
 
     assert (adapter.name, adapter.title, adapter.server_variable()) == (
         "jenkins",

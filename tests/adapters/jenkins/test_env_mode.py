@@ -127,7 +127,7 @@ def test_job_identity_from_build_url_when_job_name_missing(adapter):
 
 
 def test_api_disabled_by_option_makes_no_request(adapter):
-    from customcd.draft import CollectContext
+    from customcd.plugins.draft import CollectContext
 
     env = pipeline_env(
         JENKINS_USER="jdoe", JENKINS_API_TOKEN="abc", BUILD_URL="http://127.0.0.1:9/job/x/1/"

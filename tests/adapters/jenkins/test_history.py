@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
-from customcd.adapter import AdapterError, HistoryQuery
+from customcd.plugins.adapter import AdapterError, HistoryQuery
 
 from .support import FAKE_TOKEN, ROOT
 

@@ -8,7 +8,7 @@ import sys
 
 SCRIPT = """
 import json, sys
-from customcd.draft import CollectContext
+from customcd.plugins.draft import CollectContext
 from customcd_jenkins.plugin import customcd_adapters
 adapter = customcd_adapters()[0]
 env = {"JENKINS_URL": "https://jenkins.example.com/", "JOB_NAME": "app", "BUILD_NUMBER": "3",

@@ -8,7 +8,7 @@ import time
 
 import pytest
 import requests
-from customcd.adapter import AdapterError, HistoryQuery
+from customcd.plugins.adapter import AdapterError, HistoryQuery
 from customcd_jenkins.client import Patience
 
 from .support import FAKE_TOKEN, ROOT

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from customcd import NOT_FINAL, SKIP, AdapterError, Draft, Job
-from customcd.times import to_epoch
+from customcd.contract.times import to_epoch
 from customcd_github_actions.adapter import GitHubActionsAdapter
 
 

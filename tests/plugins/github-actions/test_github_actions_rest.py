@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from customcd import AdapterError
-from customcd.times import to_epoch
+from customcd.contract.times import to_epoch
 
 CASSETTES = Path(__file__).resolve().parents[3] / "cassettes" / "github_actions"
 

@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from customcd.adapter import AdapterError
+from customcd.plugins.adapter import AdapterError
 
 from .rest import (
     API_VERSION,
@@ -258,7 +258,7 @@ def deployment_start(
         if isinstance(phase, dict) and (time := _real_time(phase.get("startedOn")))
     ]
     if starts:
-        from customcd.times import to_epoch
+        from customcd.contract.times import to_epoch
 
         return min(starts, key=to_epoch)
     return _real_time(chosen.get("queuedOn"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from customcd.adapter import DemoCase
+from customcd.plugins.adapter import DemoCase
 
 __all__ = ["demo_cases"]
 

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from customcd.adapter import AdapterError, HistoryQuery
-from customcd.draft import Draft
-from customcd.times import to_epoch
+from customcd.contract.times import to_epoch
+from customcd.plugins.adapter import AdapterError, HistoryQuery
+from customcd.plugins.draft import Draft
 
 from .envvars import first
 from .records import draft_from_build, draft_from_deployment

@@ -8,7 +8,7 @@ __all__ = ["backfill_options"]
 
 
 def backfill_options() -> list[Any]:
-    """Click options; their values reach :class:`~customcd.adapter.HistoryQuery` ``selection``."""
+    """Click options; their values reach :class:`~customcd.plugins.adapter.HistoryQuery` ``selection``."""
     import click
 
     return [

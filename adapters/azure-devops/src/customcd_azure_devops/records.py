@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from customcd.draft import Draft
-from customcd.times import to_epoch
+from customcd.contract.times import to_epoch
+from customcd.plugins.draft import Draft
 
 from .statuses import WAITING_FOR_APPROVAL
 

@@ -15,7 +15,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from customcd.adapter import AdapterError
+from customcd.plugins.adapter import AdapterError
 
 from .ratelimit import RetryPolicy, wait_seconds
 

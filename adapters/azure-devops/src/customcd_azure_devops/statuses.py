@@ -15,7 +15,7 @@ a pending ``Checkpoint.Approval`` record.
 
 from __future__ import annotations
 
-from customcd.adapter import NOT_FINAL, SKIP
+from customcd.plugins.adapter import NOT_FINAL, SKIP
 
 __all__ = ["STATUS_MAP", "WAITING_FOR_APPROVAL"]
 

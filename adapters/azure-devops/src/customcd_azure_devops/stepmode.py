@@ -23,8 +23,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from customcd.adapter import AdapterError
-from customcd.draft import CollectContext, Draft
+from customcd.plugins.adapter import AdapterError
+from customcd.plugins.draft import CollectContext, Draft
 
 from .envvars import first, is_classic_release, project_of
 from .records import deployment_job_id

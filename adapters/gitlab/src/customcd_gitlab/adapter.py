@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
-from customcd.adapter import Adapter, DemoCase, HistoryQuery
-from customcd.draft import CollectContext, Draft
+from customcd.plugins.adapter import Adapter, DemoCase, HistoryQuery
+from customcd.plugins.draft import CollectContext, Draft
 
 from .options import GitLabOptions
 from .statuses import STATUS_MAP

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from customcd.adapter import AdapterError
+from customcd.plugins.adapter import AdapterError
 from customcd.repourl import redact_url
 
 from .options import DOCS, GitLabOptions

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from customcd.adapter import DemoCase
+from customcd.plugins.adapter import DemoCase
 
 __all__ = ["demo_cases"]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from customcd.draft import Draft
+from customcd.plugins.draft import Draft
 
 from .fields import CI_SYSTEM, add_common_optionals, derive_job_type
 from .options import GitLabOptions

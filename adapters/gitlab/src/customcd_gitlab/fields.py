@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from customcd.draft import Draft
+from customcd.plugins.draft import Draft
 
 from .options import GitLabOptions
 

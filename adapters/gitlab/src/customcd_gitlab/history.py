@@ -20,8 +20,8 @@ from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from customcd.adapter import AdapterError, HistoryQuery
-from customcd.draft import Draft
+from customcd.plugins.adapter import AdapterError, HistoryQuery
+from customcd.plugins.draft import Draft
 
 from .client import (
     API_TOKEN_VARIABLES,

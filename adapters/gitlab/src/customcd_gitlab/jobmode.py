@@ -7,7 +7,7 @@ canceled job). Inside ``script`` it is ``running``: the builder then asks for ``
 
 from __future__ import annotations
 
-from customcd.draft import CollectContext, Draft
+from customcd.plugins.draft import CollectContext, Draft
 
 from .fields import CI_SYSTEM, add_common_optionals, choose_commit, derive_job_type
 from .options import GitLabOptions

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from customcd.adapter import AdapterError
-from customcd.draft import CollectContext, Draft
+from customcd.plugins.adapter import AdapterError
+from customcd.plugins.draft import CollectContext, Draft
 
 from .client import Deadline, Token, api_errors, connect, list_pages, server_url
 from .deployments import job_view

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from customcd.adapter import AdapterError
+from customcd.plugins.adapter import AdapterError
 
 __all__ = ["DOCS", "GitLabOptions"]
 

@@ -13,8 +13,8 @@ from collections.abc import Mapping, Sequence
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
-from customcd.adapter import AdapterError
-from customcd.draft import CollectContext, Draft
+from customcd.plugins.adapter import AdapterError
+from customcd.plugins.draft import CollectContext, Draft
 
 from .client import (
     CALL_OPTIONS,

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from customcd.adapter import Adapter
-from customcd.hookspecs import hookimpl
+from customcd.plugins.adapter import Adapter
+from customcd.plugins.hookspecs import hookimpl
 
 from .adapter import GitLabAdapter
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from customcd.adapter import NOT_FINAL, SKIP
+from customcd.plugins.adapter import NOT_FINAL, SKIP
 
 __all__ = ["ACTIVE", "FINISHED", "STATUS_MAP", "WAITING"]
 

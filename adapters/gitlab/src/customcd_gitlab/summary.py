@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from customcd.times import TimeError, to_epoch
+from customcd.contract.times import TimeError, to_epoch
 
 from .statuses import ACTIVE, FINISHED, WAITING
 

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from customcd.draft import Draft
+from customcd.contract.times import parse_epoch_ms
+from customcd.plugins.draft import Draft
 from customcd.repourl import redact_url, repo_name_from_url
-from customcd.times import parse_epoch_ms
 
 from .builddata import Cause, branch_from_ref, causes_of, pick_revision, revisions_of
 from .client import Patience, get_json

@@ -168,7 +168,7 @@ class Patience:
     def call(self, fetch: Callable[[], Any], url: str) -> Any:
         """Return ``fetch()``, retrying it after a wait when it fails with HTTP 429 or 503."""
         import requests
-        from customcd.retry import parse_retry_after
+        from customcd.delivery.retry import parse_retry_after
 
         attempt = 0
         while True:

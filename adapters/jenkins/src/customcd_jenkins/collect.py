@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from customcd.adapter import AdapterError
-from customcd.draft import CollectContext, Draft
+from customcd.plugins.adapter import AdapterError
+from customcd.plugins.draft import CollectContext, Draft
 
 from . import env as jenv
 from .api import BuildTarget, collect_from_api
@@ -70,7 +70,7 @@ def collect(context: CollectContext, name: str) -> Draft:
 
     API failures (unreachable, 401/403/404, timeout) fall back to the environment with a warning
     when the user's flags give what only the API could; otherwise they are an
-    :class:`~customcd.adapter.AdapterError` saying both what failed and what to pass.
+    :class:`~customcd.plugins.adapter.AdapterError` saying both what failed and what to pass.
     """
     env = context.env
     options = context.adapter_options(name)

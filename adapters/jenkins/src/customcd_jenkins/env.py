@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from customcd.draft import Draft
+from customcd.plugins.draft import Draft
 from customcd.repourl import redact_url, repo_name_from_url
 
 from .builddata import branch_from_ref

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from customcd.adapter import AdapterError, HistoryQuery
-from customcd.draft import Draft
+from customcd.plugins.adapter import AdapterError, HistoryQuery
+from customcd.plugins.draft import Draft
 
 from .api import PAUSED, UserEmails, draft_from_build, pipeline_status
 from .client import Patience, connect, credentials_from, explain, get_json

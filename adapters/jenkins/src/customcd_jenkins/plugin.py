@@ -5,8 +5,8 @@ Kept light: importing it never imports jenkinsapi.
 
 from __future__ import annotations
 
-from customcd.adapter import Adapter
-from customcd.hookspecs import hookimpl
+from customcd.plugins.adapter import Adapter
+from customcd.plugins.hookspecs import hookimpl
 
 from .adapter import JenkinsAdapter
 

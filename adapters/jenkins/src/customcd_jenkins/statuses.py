@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from customcd.adapter import NOT_FINAL, SKIP
+from customcd.plugins.adapter import NOT_FINAL, SKIP
 
 __all__ = ["STATUS_MAP"]
 

@@ -1,0 +1,158 @@
+"""The ``customcd`` command line: the top-level group, its global options and :func:`main`.
+
+Each command (or command group) lives in its own module of this package and is added to
+:data:`cli` below; plugins add theirs through the ``customcd_cli`` hook. By default
+``customcd send`` never fails a pipeline: it exits 0 with one clear line on stderr saying what
+happened. ``--strict`` (``CUSTOMCD_STRICT=1``) turns outcomes into exit codes; ``validate`` and
+``--dry-run`` always use them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import click
+
+from .. import __version__
+from ..contract.problems import CustomcdError
+from ..report import EXIT
+from .backfill import backfill
+from .demo import demo
+from .options import docs_hint, strict_env
+from .outbox import outbox
+from .plugins import plugins
+from .receiver import receiver
+from .schema import schema
+from .send import send
+from .validate import validate
+
+__all__ = ["cli", "main"]
+
+
+def _setup_logging(verbose: int) -> None:
+    from ..delivery.transport import quiet_http_loggers
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("customcd: %(levelname)s: %(message)s"))
+    root = logging.getLogger("customcd")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
+    root.propagate = False
+    quiet_http_loggers()
+
+
+class _Group(click.Group):
+    """Adds plugin subcommands (``customcd_cli`` hook) when the command line is parsed."""
+
+    _plugins_added = False
+
+    def _add_plugin_commands(self) -> None:
+        if self._plugins_added:
+            return
+        self._plugins_added = True
+        try:
+            from ..plugins.manager import get_plugin_manager
+
+            get_plugin_manager().add_cli(cli=self)
+        except CustomcdError as exc:
+            click.echo(f"customcd: warning: {exc}", err=True)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """Built-in commands first; plugins' only when the name is not built in."""
+        command = super().get_command(ctx, cmd_name)
+        if command is None:
+            self._add_plugin_commands()
+            command = super().get_command(ctx, cmd_name)
+        return command
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """All commands, plugins' included (for --help)."""
+        self._add_plugin_commands()
+        return super().list_commands(ctx)
+
+
+@click.group(
+    cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+)
+@click.version_option(__version__, "--version", prog_name="customcd")
+@click.option("-v", "--verbose", count=True, help="Log what customcd does to stderr (-vv: more).")
+def cli(verbose: int) -> None:
+    """Report CI/CD jobs (deployments above all) to the Allstacks Custom CD webhook.
+
+    \b
+    Quick start:
+      customcd demo                     # everything end to end on a local receiver
+      customcd send --dry-run --commit-sha $(git rev-parse HEAD) --service-id 2 \\
+          --repo-name acme/shop --start-time 2024-01-01T10:00:00Z --duration 300 --status Succeeded
+
+    Docs: https://github.com/customcd/customcd/tree/main/docs
+    """
+    _setup_logging(verbose)
+
+
+cli.add_command(send)
+cli.add_command(validate)
+cli.add_command(schema)
+cli.add_command(receiver)
+cli.add_command(plugins)
+cli.add_command(outbox)
+cli.add_command(demo)
+cli.add_command(backfill)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI; turn usage errors into the documented codes."""
+    args = sys.argv[1:] if argv is None else argv
+    # customcd's models need no pydantic plugins; skipping their discovery saves an
+    # entry-point scan of every installed distribution (issue 9)
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    try:
+        cli.main(args=args, prog_name="customcd", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        click.echo("customcd: aborted", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        lenient = (
+            _subcommand(args) == "send"
+            and "--strict" not in args
+            and "--dry-run" not in args
+            and not strict_env()
+        )
+        if lenient:
+            click.echo(
+                "customcd: nothing was sent (usage error); exiting 0 so the pipeline goes "
+                "on — pass --strict to fail instead",
+                err=True,
+            )
+            sys.exit(0)
+        sys.exit(EXIT["usage"] if isinstance(exc, click.UsageError) else 1)
+    except CustomcdError as exc:
+        click.echo(f"customcd: {exc}{docs_hint(exc)}", err=True)
+        sys.exit(exc.exit_code)
+    except SystemExit:
+        raise
+    except Exception as exc:  # the last line of defence: a metrics step never breaks a deploy
+        if os.environ.get("CUSTOMCD_DEBUG"):
+            raise
+        click.echo(
+            f"customcd: internal error: {type(exc).__name__}: {exc} "
+            "(please report it; CUSTOMCD_DEBUG=1 shows the traceback)",
+            err=True,
+        )
+        strict = "--strict" in args or "--dry-run" in args or strict_env()
+        sys.exit(EXIT["internal"] if strict or _subcommand(args) != "send" else 0)
+    sys.exit(0)
+
+
+def _subcommand(args: list[str]) -> str | None:
+    """The command named on the line, after global options such as ``-v``."""
+    return next((arg for arg in args if not arg.startswith("-")), None)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

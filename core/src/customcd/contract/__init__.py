@@ -1,0 +1,1 @@
+"""The Custom CD wire contract: the record model, its problems, times and statuses."""

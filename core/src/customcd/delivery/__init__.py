@@ -1,0 +1,1 @@
+"""Getting a record to the webhook: outbox and ledger, sender, retry policy, HTTP client."""
