@@ -234,6 +234,17 @@ def test_an_archive_without_the_executable_is_refused(install, mirror) -> None:
     assert_refused(run, default_cache(install.home), reason="holds no executable customcd/customcd")
 
 
+def test_a_build_that_cannot_start_here_is_refused_and_not_cached(install, mirror) -> None:
+    broken = b'#!/bin/sh\necho "error while loading shared libraries: libc.musl" >&2\nexit 127\n'
+    url = publish(mirror, FOLDER, make_archive({"customcd/customcd": (broken, 0o755)}))
+    run = install({"CUSTOMCD_DOWNLOAD_URL": url})
+    assert_refused(
+        run, default_cache(install.home), reason="the build does not run on this machine"
+    )
+    assert "libc.musl" in failure_line(run.stderr)
+    assert "not musl/Alpine" in failure_line(run.stderr)
+
+
 def test_an_incomplete_cached_build_is_installed_again(install, mirror) -> None:
     archive = fake_build()
     url = publish(mirror, FOLDER, archive)
