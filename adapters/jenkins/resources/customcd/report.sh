@@ -131,7 +131,8 @@ customcd_install_script() {
 # build with that checksum is in the cache. On any failure (no URL, unreachable server, HTTP error,
 # wrong checksum, unpacking) it prints one line on stderr starting with "customcd:", prints nothing
 # on stdout and exits 0 (1 with CUSTOMCD_INSTALL_STRICT=1). A build whose checksum does not match is
-# never unpacked. Needs: curl or wget, sha256sum or shasum or openssl, tar with gzip, mktemp.
+# never unpacked; a build that does not start here (`customcd --version`) is never cached. Needs:
+# curl or wget, sha256sum or shasum or openssl, tar with gzip, mktemp.
 #
 #   sh install.sh --platform   prints this machine's <os>-<arch> (linux-x86_64, darwin-aarch64, ...)
 #   sh install.sh --help       prints this text
@@ -353,6 +354,10 @@ install() {
   fi
   if [ ! -f "$work/tree/customcd/$exe" ] || { [ "$os" != windows ] && [ ! -x "$work/tree/customcd/$exe" ]; }; then
     fail "$name holds no executable customcd/$exe"
+  fi
+  # a build for another C library (musl, an older glibc) unpacks fine but cannot start: say so now
+  if ! "$work/tree/customcd/$exe" --version >"$work/run.out" 2>&1; then
+    fail "the build does not run on this machine ($(tail -n 1 "$work/run.out")); the Linux build needs glibc (not musl/Alpine) as new as the build machine's: use pip there"
   fi
   printf '%s  %s\n' "$expected" "$name" >"$work/tree/.customcd-sha256"
   # a rename is atomic: another job installing the same build at the same time either finds the
