@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -254,6 +255,17 @@ def test_an_incomplete_cached_build_is_installed_again(install, mirror) -> None:
     assert run.returncode == 0, run.stderr
     assert "incomplete; installing it again" in run.stderr
     assert subprocess.run([str(run.path)], capture_output=True, text=True).returncode == 0
+
+
+def test_jobs_installing_the_same_build_at_once_share_one_tree(install, mirror) -> None:
+    url = publish(mirror, FOLDER, fake_build())
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        runs = list(pool.map(lambda _: install({"CUSTOMCD_DOWNLOAD_URL": url}), range(4)))
+    assert all(run.returncode == 0 for run in runs), [run.stderr for run in runs]
+    assert len({run.path for run in runs}) == 1
+    tree = runs[0].path.parent.parent
+    assert sorted(p.name for p in tree.iterdir()) == [".customcd-sha256", "customcd"]
+    assert [p.name for p in default_cache(install.home).iterdir()] == [tree.name]
 
 
 @pytest.mark.parametrize("variable", ["CUSTOMCD_CACHE_DIR", "XDG_CACHE_HOME"])
