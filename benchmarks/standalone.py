@@ -77,7 +77,10 @@ def default_archive() -> Path:
 def unpack(archive: Path, into: Path) -> Path:
     """Unpack the archive; return its ``customcd`` program."""
     with tarfile.open(archive) as tar:
-        tar.extractall(into, filter="tar")
+        if hasattr(tarfile, "tar_filter"):  # Python >= 3.10.12 / 3.11.4
+            tar.extractall(into, filter="tar")
+        else:
+            tar.extractall(into)
     return into / "customcd" / ("customcd.exe" if os.name == "nt" else "customcd")
 
 
