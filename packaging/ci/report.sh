@@ -99,11 +99,13 @@ else
     esac
   fi
   export CUSTOMCD_DOWNLOAD_URL
+  # credentials and query strings in the URL never reach the job log
+  shown_url=$(printf '%s\n' "$CUSTOMCD_DOWNLOAD_URL" | sed -e 's|://[^/@?[:space:]]*@|://***@|' -e 's|?.*|?***|')
   if [ -n "${GITLAB_CI:-}" ]; then
     printf '\033[0Ksection_start:%s:customcd_install[collapsed=true]\r\033[0Kcustomcd: installing from %s\n' \
-      "$(date +%s)" "$CUSTOMCD_DOWNLOAD_URL"
+      "$(date +%s)" "$shown_url"
   else
-    printf 'customcd: installing from %s\n' "$CUSTOMCD_DOWNLOAD_URL"
+    printf 'customcd: installing from %s\n' "$shown_url"
   fi
   # >>> install
   customcd_bin=$(CUSTOMCD_INSTALL_STRICT=0 sh "${CUSTOMCD_INSTALL_SH:?path of install.sh}" </dev/null) \
@@ -113,7 +115,7 @@ else
     printf '\033[0Ksection_end:%s:customcd_install\r\033[0K\n' "$(date +%s)"
   fi
   if [ -z "$customcd_bin" ] || [ ! -x "$customcd_bin" ]; then
-    customcd_warn "no record sent: customcd could not be installed from $CUSTOMCD_DOWNLOAD_URL (see the line above); this job keeps its own result"
+    customcd_warn "no record sent: customcd could not be installed from $shown_url (see the line above); this job keeps its own result"
     customcd_result not-installed 1
     [ "$customcd_strict" = 1 ] && exit 1
     exit 0

@@ -80,3 +80,13 @@ def test_a_bad_variable_name_is_refused_without_running_anything(tmp_path, job):
     assert result.returncode == 64
     assert "not a variable name: X;touch pwned" in result.stdout
     assert not (tmp_path / "pwned").exists()
+
+
+@pytest.mark.parametrize("gitlab", [False, True])
+def test_credentials_in_the_download_url_never_reach_the_job_log(tmp_path, job, gitlab):
+    url = "http://mirror-user:s3cret-pass@127.0.0.1:9/customcd/0.1.0?sig=s3cret-sig"
+    env = {**job, "CUSTOMCD_DOWNLOAD_URL": url, **({"GITLAB_CI": "true"} if gitlab else {})}
+    result = run(tmp_path, env)
+    log = result.stdout + result.stderr
+    assert "customcd: installing from http://***@127.0.0.1:9/customcd/0.1.0?***" in log
+    assert "s3cret" not in log

@@ -99,10 +99,12 @@ if ($env:CUSTOMCD_COMMAND) {
         }
     }
     $base = $base.TrimEnd('/')
-    Write-Output "customcd: installing from $base"
+    # credentials and query strings in the URL never reach the job log
+    $shown = ($base -replace '://[^/@?\s]*@', '://***@') -replace '\?.*$', '?***'
+    Write-Output "customcd: installing from $shown"
     $exe = Install-Customcd $base
     if (-not $exe) {
-        Write-CustomcdWarning "no record sent: customcd could not be installed from $base (see the line above); this job keeps its own result"
+        Write-CustomcdWarning "no record sent: customcd could not be installed from $shown (see the line above); this job keeps its own result"
         Set-CustomcdResult 'not-installed' 1
         if ($strict) { exit 1 } else { exit 0 }
     }
