@@ -21,6 +21,8 @@ class AzureDevOpsAdapter(Adapter):
     title: ClassVar[str] = "Azure DevOps"
     status_map: ClassVar[Mapping[str, str]] = STATUS_MAP
 
+    detect_variables = ("TF_BUILD",)
+
     def detect(self, env: Mapping[str, str]) -> bool:
         """Tell whether ``env`` is an Azure Pipelines agent job (``TF_BUILD=True``)."""
         return is_azure(env)

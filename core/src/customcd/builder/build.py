@@ -28,6 +28,7 @@ from .optional import (
     parse_optional_args,
     with_env_optional,
 )
+from .provenance import Provenance, explain_choice
 
 __all__ = [
     "Built",
@@ -293,6 +294,8 @@ def build_job_from_environment(
     if env.get(OPTIONAL_ENV, "").strip():
         user_optional, problems = with_env_optional(env[OPTIONAL_ENV], user_optional, problems)
     adapter = choose_adapter(plugins, env, config.adapter)
+    log.info("%s", explain_choice(adapter, env, config.adapter))
+    provenance = Provenance()
     context = CollectContext(
         env=env,
         overrides=overrides,
@@ -304,11 +307,13 @@ def build_job_from_environment(
     if adapter is not None:
         draft = adapter.collect(context)
         draft.adapter = adapter.name
+        provenance.after(draft, f"adapter {adapter.name}")
     else:
         draft = Draft()
     plugins.enrich(draft=draft, context=context)
+    provenance.after(draft, "an enrich hook")
     try:
-        return build_from_draft(
+        built = build_from_draft(
             draft,
             config=config,
             overrides=overrides,
@@ -326,3 +331,7 @@ def build_job_from_environment(
                 "flag, or choose an adapter with --adapter NAME",
             ) from None
         raise
+    if built.job is not None and log.isEnabledFor(logging.INFO):
+        provenance.after_user_values(built.draft, overrides, flags)
+        provenance.log(built.job.to_body(), log, built.notes)
+    return built

@@ -107,6 +107,9 @@ class Adapter(ABC):
     #: Native status (compared case-insensitively) -> ``Succeeded``/``Failed``/``On Hold``,
     #: :data:`SKIP` (no record) or :data:`NOT_FINAL` (still running).
     status_map: ClassVar[Mapping[str, str]] = {}
+    #: The variables :meth:`detect` reads; ``customcd -v`` names those that are set when it says
+    #: why this adapter was chosen.
+    detect_variables: ClassVar[tuple[str, ...]] = ()
 
     @abstractmethod
     def detect(self, env: Mapping[str, str]) -> bool:

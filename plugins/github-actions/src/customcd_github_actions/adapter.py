@@ -61,6 +61,8 @@ class GitHubActionsAdapter(Adapter):
         "in_progress": NOT_FINAL,
     }
 
+    detect_variables = ("GITHUB_ACTIONS",)
+
     def detect(self, env: Mapping[str, str]) -> bool:
         """GitHub sets ``GITHUB_ACTIONS=true`` in every step of every job."""
         return env.get("GITHUB_ACTIONS", "").strip().lower() == "true"
