@@ -25,6 +25,7 @@ from .client import (
 )
 from .deployments import job_view
 from .options import DOCS, GitLabOptions
+from .pipeline_fill import fill_from_pipeline, select_jobs
 from .summary import epoch
 
 __all__ = ["collect_with_job_token"]
@@ -71,8 +72,6 @@ def _with_tier(
 
 def collect_with_job_token(context: CollectContext, options: GitLabOptions, token: Token) -> Draft:
     """Draft the pipeline's deploy jobs from ``GET /projects/:id/deployments`` (job token)."""
-    from .pipeline import fill_from_pipeline, select_jobs
-
     env = context.env
     project_id = (env.get("CI_PROJECT_ID") or "").strip()
     pipeline_id = (env.get("CI_PIPELINE_ID") or "").strip()
