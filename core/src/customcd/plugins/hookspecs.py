@@ -40,8 +40,13 @@ __all__ = [
 NAME = "customcd"
 
 hookspec = pluggy.HookspecMarker(NAME)
-#: Decorate a plugin's hook implementations with this.
 hookimpl = pluggy.HookimplMarker(NAME)
+"""Decorate a plugin's hook implementations with this (``from customcd import hookimpl``).
+
+A hook implementation takes keyword arguments only, and only those it needs: ``def
+customcd_enrich(draft): ...`` is valid. pluggy's options work too (``@hookimpl(tryfirst=True)``
+runs before the others).
+"""
 
 
 @hookspec
