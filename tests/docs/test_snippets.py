@@ -40,7 +40,8 @@ up to the next ``$ `` line, must be exactly what it printed (stdout, then stderr
 A block marked ``<!-- output -->`` (``<!-- output: stream=stderr -->``, ``stream=stdout``) is not
 run: it shows what the test block before it printed, and must match it exactly, line by line
 (trailing spaces and surrounding blank lines aside). ``...`` inside a line matches any text; a
-line that is only ``...`` matches any number of lines. So no output shown in the docs is typed
+line that is only ``...`` matches any number of lines. A ``json`` output block is compared as
+data with the JSON the commands printed on stdout (so it may be indented for reading). So no output shown in the docs is typed
 by hand: a block of output that is neither checked this way nor a ``log=stderr`` block fails
 ``test_no_output_is_shown_unchecked``.
 
@@ -660,6 +661,12 @@ class PageRun:
             (out if stream != "stderr" else "") + (err if stream != "stdout" else "")
             for out, err in self.outputs
         )
+        if block.info == "json":  # shown indented for reading: the same JSON, as data
+            shown = json.loads(block.text)
+            assert [json.loads(out) for out, _ in self.outputs if out.strip()] == [shown], (
+                f"{block.where}: the JSON shown is not what the commands printed:\n{printed}"
+            )
+            return
         assert output_matches(block.text, printed), (
             f"{block.where}: the output shown is not what the commands printed "
             f"({stream}). Shown:\n{block.text}\n--- printed:\n{printed}"
@@ -980,7 +987,9 @@ def unchecked_output(page: Path) -> list[str]:
     previous_kind = ""
     for fence in _ANY_FENCE.finditer(text):
         before = text[: fence.start()].rstrip()
-        comment = _ANY_COMMENT.search(before[-800:]) if before.endswith("-->") else None
+        comment = (
+            _ANY_COMMENT.match(before[before.rfind("<!--") :]) if before.endswith("-->") else None
+        )
         kind = comment["kind"] if comment else ""
         options = parse_marker(comment["body"])[0] if comment and kind in {"test", "output"} else {}
         checked = (
