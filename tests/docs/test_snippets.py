@@ -22,9 +22,10 @@ and run in-process with the ``customcd_cli`` fixture, pointed at a real local re
 - ``record.FIELD=VALUE``: the record the block delivered last (or the body ``--dry-run`` printed)
   has FIELD equal to VALUE; ``record.optional.KEY=VALUE`` checks an optional field;
 - ``env=block``: export the block's own variables too, as the CI would: YAML ``NAME: value``
-  entries (``env:``, ``variables:``), Jenkins ``NAME = 'value'`` (``environment {}``) and
-  ``"NAME=value"`` items (``withEnv([...])``), for upper-case NAMEs; their values are expanded like
-  the commands (``${{ secrets.NAME }}`` reads NAME);
+  entries (``env:``, ``variables:``), Jenkins ``NAME = 'value'`` (``environment {}``),
+  ``"NAME=value"`` items (``withEnv([...])``) and shell ``export NAME=value ...`` lines, for
+  upper-case NAMEs; their values are expanded like the commands (``${{ secrets.NAME }}`` reads
+  NAME);
 - ``cassette=SYSTEM/FILE.yaml``: replay the CI's API answers from ``cassettes/SYSTEM/FILE.yaml``
   (vcrpy; the local receiver is not intercepted), for snippets that read the CI's REST API;
 - ``log=stderr``: the block is a job log: each of its lines that is not a ``$ ``/``+ `` command
@@ -80,6 +81,7 @@ DOCS = ROOT / "docs"
 _MARKER = re.compile(r"^[ \t]*<!--\s*(?P<kind>test|output)\b(?P<body>.*?)-->[ \t]*\n", re.S | re.M)
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>[^\n]*)\n", re.M)
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_LOCAL_TOOL = re.compile(r"^\s*(?:(?:python3?\s+-m|uv(?:\s+run)?)\s+)?(?:pip|pytest)\b")
 _INVOCATION = re.compile(r"(?<![\w./-])customcd\s+(?=[a-z-])")
 _ASSIGNMENTS = re.compile(
     r"(?:(?<=\s)|^)((?:[A-Za-z_][A-Za-z0-9_]*=(?:\"[^\"]*\"|'[^']*'|\S*)\s+)+)$"
@@ -290,6 +292,13 @@ def extract_commands(
         if stripped.startswith(("#", "//")):
             continue
         line = _VENV_CUSTOMCD.sub("customcd", line)
+        if _LOCAL_TOOL.match(line):  # pip install -e . / pytest: run as well (see PageRun)
+            tool = shlex.shlex(expand(line, variables, env, block.where), posix=True)
+            tool.whitespace_split, tool.commenters = True, "#"
+            words = list(tool)
+            if local_install(words) or pytest_args(words) is not None:
+                found.append(words)
+                continue
         hit = next(
             (h for h in _INVOCATION.finditer(line) if _starts_command(line[h.end() :])), None
         )
@@ -323,6 +332,11 @@ def block_env(block: Block, variables: dict[str, str], env: dict[str, str]) -> d
     for raw in block.text.splitlines():
         line = re.sub(r"\s(#|//).*$", "", raw)
         if _INVOCATION.search(line):
+            continue
+        if line.startswith("export "):  # a shell's `export NAME=value NAME=value`
+            for word in shlex.split(line[len("export ") :]):
+                name, _, value = word.partition("=")
+                found[name] = expand(value, variables, {**env, **found}, block.where)
             continue
         items = [(m["name"], m["value"]) for m in _WITH_ENV.finditer(line)]
         match = _BLOCK_ENV.match(line)
@@ -787,8 +801,14 @@ def test_marked_snippets_run_against_the_local_receiver(
     work.mkdir()
 
     def install(paths: list[str]) -> None:
+        from customcd.cli.main import cli
+
         for path in reversed(paths):
             monkeypatch.syspath_prepend(path)
+        # customcd adds plugins' commands once per process: let it add the new plugin's, and
+        # take them away again after the page
+        monkeypatch.setattr(cli, "commands", dict(cli.commands))
+        monkeypatch.setattr(cli, "_plugins_added", False)
 
     run = PageRun(customcd_cli, customcd_receiver, customcd_env, work, installer=install)
     try:

@@ -74,7 +74,7 @@ class Draft:
     skip: str | None = None
     """When set, no record is made and this reason is shown (e.g. a ``NOT_BUILT`` job)."""
     adapter: str | None = None
-    """The name of the adapter that made the draft (set by the builder when it is ``None``)."""
+    """The name of the adapter that made the draft (the builder sets it after ``collect``)."""
     cursor: str | None = None
     """For a past build yielded by :meth:`~customcd.Adapter.history`: where a backfill resumes
     after this item (saved in its checkpoint and given back as
