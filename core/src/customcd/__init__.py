@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+"""The version of the ``customcd`` distribution."""
 
 __all__ = [
     "NOT_FINAL",

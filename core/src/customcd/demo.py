@@ -46,16 +46,23 @@ SEED_OPTIONAL = (
 
 def _cases(
     plugins: Plugins,
-) -> list[tuple[str, str, dict[str, str], dict[str, Any], tuple[str, ...]]]:
-    """(source, adapter, env, flags, optional) for every demo record."""
+) -> tuple[list[tuple[str, str, dict[str, str], dict[str, Any], tuple[str, ...]]], list[str]]:
+    """(source, adapter, env, flags, optional) for every demo record; adapters whose cases fail."""
     cases: list[tuple[str, str, dict[str, str], dict[str, Any], tuple[str, ...]]] = [
         ("contract sample (flags only)", "none", {}, dict(SEED_SAMPLE), SEED_OPTIONAL),
     ]
+    broken: list[str] = []
     for name, adapter in plugins.adapters().items():
-        for case in adapter.demo_cases():
+        try:
+            samples = list(adapter.demo_cases())
+        except Exception as exc:  # one plugin's bad sample must not stop the demo of the others
+            click.echo(f"  {adapter.title}: no demo cases ({type(exc).__name__}: {exc})", err=True)
+            broken.append(adapter.title)
+            continue
+        for case in samples:
             flags = {"service_id": 2, **dict(case.overrides)}
             cases.append((f"{adapter.title}: {case.title}", name, dict(case.env), flags, ()))
-    return cases
+    return cases, broken
 
 
 def run_demo(keep: Path | None = None) -> int:
@@ -78,7 +85,10 @@ def _run_in(workdir: Path, *, kept: bool) -> int:
     with Receiver(company_id="1", token=token, record_path=workdir / "accepted.jsonl") as server:
         click.echo(f"customcd demo: local receiver on {server.endpoint}\n")
         plugins = get_plugin_manager()
-        for source, adapter, env, flags, optional in _cases(plugins):
+        cases, broken = _cases(plugins)
+        failures += len(broken)
+        rows += [[f"{title}: demo cases", *["-"] * 8, "error: see above"] for title in broken]
+        for source, adapter, env, flags, optional in cases:
             config = Config(
                 url=server.url,
                 company_id="1",

@@ -58,9 +58,9 @@ class _BackfillGroup(click.Group):
             cmd_name,
             params=params,
             callback=callback,
-            help=f"Import {adapter.title} history into Allstacks (see docs/backfill.md).\n\n"
-            f"Example: customcd backfill {cmd_name} --since 2024-01-01 --service-id 2 "
-            "--dry-run --output history.jsonl",
+            help=f"Import {adapter.title} history into Allstacks: the common options and the "
+            f"{adapter.title} selection flags below. Examples: `customcd backfill --help`; "
+            "more in docs/backfill.md.",
         )
 
 
@@ -227,7 +227,8 @@ def backfill() -> None:
 
     \b
     Examples:
-      customcd backfill jenkins --job team/app --since 2024-01-01 --service-id 2
-      customcd backfill gitlab --project acme/shop --since 90d --dry-run --output h.jsonl
-      customcd backfill azure-devops --project Fabrikam --definition 12 --since 2024-06-01
+      customcd backfill jenkins --job ops --since 2025-11-01 --service-id 4
+      customcd backfill gitlab --project acme/shop/web --since 2025-11-01 --dry-run --output h.jsonl
+      customcd backfill azure-devops --project "Fabrikam Web" --definition 12 --definition 14 \\
+          --since 2025-11-01 --until 2025-12-01 --service-id 31
     """

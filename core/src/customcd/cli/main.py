@@ -92,8 +92,9 @@ def cli(verbose: int) -> None:
     \b
     Quick start:
       customcd demo                     # everything end to end on a local receiver
-      customcd send --dry-run --commit-sha $(git rev-parse HEAD) --service-id 2 \\
-          --repo-name acme/shop --start-time 2024-01-01T10:00:00Z --duration 300 --status Succeeded
+      customcd send --dry-run --adapter none --job-id 42 --commit-sha "$(git rev-parse HEAD)" \\
+          --service-id 2 --repo-name acme/shop --start-time 2024-01-01T10:00:00Z --duration 300 \\
+          --status Succeeded
 
     Docs: https://github.com/customcd/customcd/tree/main/docs
     """

@@ -43,7 +43,9 @@ def receiver(host: str, port: int, company_id: str, token_env: str, record: Path
     \b
     Example:
       customcd receiver --port 8765 --record accepted.jsonl &
-      CUSTOMCD_URL=http://127.0.0.1:8765 CUSTOMCD_COMPANY_ID=1 CUSTOMCD_TOKEN=t customcd send ...
+      CUSTOMCD_URL=http://127.0.0.1:8765 CUSTOMCD_COMPANY_ID=1 CUSTOMCD_TOKEN=t customcd send \\
+          --adapter none --job-id 42 --commit-sha "$(git rev-parse HEAD)" --service-id 2 \\
+          --repo-name acme/shop --start-time "$(date +%s)" --status Succeeded
     """
     from ..receiver import Receiver
 

@@ -23,6 +23,8 @@ def validate(source: Any) -> None:
 
     \b
     Examples:
+      # GitLab CI (or any CI): check the body a job would send
+      customcd send --dry-run > body.json
       customcd validate body.json
       customcd send --dry-run | customcd validate -
     """

@@ -56,6 +56,8 @@ class _Missing:
 
 
 MISSING: Any = _Missing()
+"""The value of a :class:`Problem` about a field that was not given at all (shown as
+``<missing>``)."""
 
 
 class CustomcdError(Exception):

@@ -9,10 +9,12 @@ from .fields import STATUSES
 
 __all__ = ["NOT_FINAL", "SKIP", "StatusMapper", "canonical_status"]
 
-#: Status-map value: this native status produces no record (e.g. skipped, not built).
 SKIP = "<skip>"
-#: Status-map value: the job is not finished; a record needs ``--status`` (or is skipped in backfill).
+"""Status-map value: this native status produces no record (e.g. skipped, not built); the user
+sees why, and the step exits 0."""
 NOT_FINAL = "<not final>"
+"""Status-map value: the job is not finished (running, pending); a record needs ``--status``,
+and a backfill does not read past it until it is."""
 
 _CANONICAL = {s.lower(): s for s in STATUSES} | {
     "on_hold": "On Hold",
