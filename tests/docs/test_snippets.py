@@ -1016,6 +1016,8 @@ def unchecked_output(page: Path) -> list[str]:
             kind == "output"
             or (kind == "test" and ("log" in options or fence["info"].strip() == "console"))
             or kind == "integration"
+            # docs/install.md: tests/packaging/test_install_page.py checks these in order
+            or (kind == "sh" and "log=stderr" in comment["body"] if comment else False)
         )
         shows_output = bool(_OUTPUT_LINE.search(fence["body"])) or (
             fence["info"].strip() == "json" and previous_kind == "test" and not kind
