@@ -192,7 +192,6 @@ def run_backfill(
     restart: bool = False,
     progress_stream: IO[str] | None = None,
     window_key: str | None = None,
-    client: Any = None,
     sender_factory: Callable[[], Sender] | None = None,
 ) -> BackfillStats:
     """Stream the adapter's history through the ``send`` pipeline; return the counts.
@@ -224,7 +223,6 @@ def run_backfill(
                 endpoint,
                 config.token,
                 policy=RetryPolicy(deadline=config.deadline, attempt_timeout=config.timeout),
-                client=client,
                 ca_bundle=config.ca_bundle,
                 ca_dir=config.ca_dir,
                 per_record=True,

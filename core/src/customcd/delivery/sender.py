@@ -1,9 +1,11 @@
 """Sending records: the HTTP attempt loop and the outbox/ledger bookkeeping around it.
 
-:class:`Sender` posts one body with retries inside a hard deadline (each attempt runs on a worker
-thread that is abandoned when the deadline passes, so no slow, drip-fed or silent server can hold a
-run past it). :class:`Dispatcher` stores the record in the outbox first, sends it, and updates the
-ledger and the outbox by the result; it also replays older pending records.
+:class:`Sender` posts one body with retries inside a hard deadline: each attempt runs in the
+calling thread, on that thread's own httpx client, and the sender's one watchdog thread cuts its
+connection when the deadline passes (:mod:`~customcd.delivery.deadline`), so no slow, drip-fed or
+silent server can hold a run past it. :class:`Dispatcher` stores the record in the outbox first,
+sends it, and updates the ledger and the outbox by the result; it also replays older pending
+records.
 """
 
 from __future__ import annotations
@@ -14,20 +16,28 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..repourl import redact_url
 from ..secret import SecretLike
+from .deadline import Line, Watchdog
 from .outbox import Outbox, OutboxUnavailable
 from .outcome import Outcome
 from .retry import RETRYABLE_STATUSES, Clock, RetryPolicy, SystemClock, parse_retry_after
-from .transport import Endpoint, make_client
+from .transport import Endpoint, make_client, tls_context
 
-__all__ = ["AttemptResult", "Dispatcher", "SendResult", "Sender"]
+if TYPE_CHECKING:
+    import ssl
+
+    import httpx
+
+__all__ = ["MAX_BODY", "AttemptResult", "Dispatcher", "SendResult", "Sender"]
 
 log = logging.getLogger("customcd.delivery.sender")
 
 _MAX_REASON = 300
+#: Reply bytes read at most (the webhook answers a few hundred); the rest is never read.
+MAX_BODY = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -77,11 +87,15 @@ def _reason_from(response: Any, text: str) -> str:
 class Sender:
     """Posts bodies to the endpoint with retries, backoff and one overall deadline.
 
+    Each thread that sends gets its own httpx client (made on its first attempt, kept for the
+    next ones: keep-alive); the TLS trust is loaded once and shared.
+
     :param endpoint: where to post.
     :param token: the bearer token (``None`` sends no Authorization header).
     :param policy: the retry policy.
     :param clock: the clock (injectable).
-    :param client: an httpx client (default: one made by :func:`~customcd.delivery.transport.make_client`).
+    :param ca_bundle: a PEM file of CA certificates (else the default trust).
+    :param ca_dir: a folder of hashed CA certificates.
     :param per_record: give each record its own deadline (backfill) instead of one for the run.
         A ``Retry-After`` seen by any record pauses every record of this sender (rate limits are
         the server's, not one request's).
@@ -94,7 +108,6 @@ class Sender:
         *,
         policy: RetryPolicy | None = None,
         clock: Clock | None = None,
-        client: Any = None,
         ca_bundle: str | None = None,
         ca_dir: str | None = None,
         per_record: bool = False,
@@ -103,8 +116,12 @@ class Sender:
         self._token = token
         self.policy = policy or RetryPolicy()
         self.clock = clock or SystemClock()
-        self._client = client
         self._ca = (ca_bundle, ca_dir)
+        self._tls: ssl.SSLContext | None = None
+        self._local = threading.local()
+        self._lines: list[Line] = []
+        self._lines_lock = threading.Lock()
+        self._watchdog = Watchdog()
         self._started = self.clock.monotonic()
         self.per_record = per_record
         #: seconds of the deadline kept back (replays leave half of it to the current record)
@@ -112,22 +129,43 @@ class Sender:
         self._pause_until = 0.0
         self._pause_lock = threading.Lock()
 
+    def _line(self) -> Line:
+        """The calling thread's client and connection, made on first use."""
+        line: Line | None = getattr(self._local, "line", None)
+        if line is None:
+            with self._lines_lock:
+                if self._tls is None:
+                    self._tls = tls_context(self.endpoint, *self._ca)
+                line = Line(
+                    make_client(
+                        self.endpoint, verify=self._tls, timeout=self.policy.attempt_timeout
+                    )
+                )
+                self._lines.append(line)
+            self._local.line = line
+        return line
+
+    def open(self) -> None:
+        """Make this thread's client now, so that an unreadable CA bundle is said before sending.
+
+        :raises ConfigurationError: when the CA bundle cannot be read.
+        """
+        self._line()
+
     @property
-    def client(self) -> Any:
-        """The httpx client, made on first use."""
-        if self._client is None:
-            self._client = make_client(
-                self.endpoint,
-                ca_bundle=self._ca[0],
-                ca_dir=self._ca[1],
-                timeout=self.policy.attempt_timeout,
-            )
-        return self._client
+    def client(self) -> httpx.Client:
+        """The calling thread's httpx client, made on first use."""
+        client: httpx.Client = self._line().client
+        return client
 
     def close(self) -> None:
-        """Close the HTTP client."""
-        if self._client is not None:
-            self._client.close()
+        """Close every thread's client and stop the watchdog."""
+        self._watchdog.close()
+        with self._lines_lock:
+            lines, self._lines = self._lines, []
+        for line in lines:
+            line.close()
+        self._local = threading.local()
 
     def remaining(self, started: float | None = None) -> float:
         """Seconds left of the deadline that began at ``started`` (default: the run's start).
@@ -155,16 +193,35 @@ class Sender:
             headers["Authorization"] = "Bearer " + self._token.get_secret_value()
         return headers
 
-    def _attempt(self, key: str, payload: bytes, timeout: float) -> AttemptResult:
+    def _attempt(self, key: str, payload: bytes, budget: float) -> AttemptResult:
+        """One POST, cut by the deadline if its answer is not read whole within ``budget``.
+
+        httpx's timeouts bound each phase (connect, each write, each read), not a drip-fed answer.
+        """
+        line = self._line()
+        timeout = max(min(self.policy.attempt_timeout, budget), 0.05)
+        with self._watchdog.limit(budget, line.cut) as alarm:
+            try:
+                result = self._exchange(line, key, payload, timeout)
+            except Exception as exc:  # never let one attempt's surprise stop the record
+                result = AttemptResult(None, _scrub(f"{type(exc).__name__}: {exc}", self._token))
+        if alarm.fired and result.status is None and not result.fatal:
+            return AttemptResult(None, f"no complete response within {budget:.1f}s (deadline)")
+        return result
+
+    def _exchange(self, line: Line, key: str, payload: bytes, timeout: float) -> AttemptResult:
         import httpx
 
         try:
-            response = self.client.post(
+            with line.client.stream(
+                "POST",
                 self.endpoint.job_url,
                 content=payload,
                 headers=self._headers(key),
                 timeout=httpx.Timeout(timeout),
-            )
+                extensions={"trace": line.trace},
+            ) as response:
+                raw = _read_capped(response)
         except httpx.TimeoutException:
             return AttemptResult(None, f"timed out after {timeout:.1f}s")
         except (httpx.InvalidURL, httpx.UnsupportedProtocol, httpx.LocalProtocolError) as exc:
@@ -182,36 +239,12 @@ class Sender:
                     fatal=True,
                 )
             return AttemptResult(None, text)
-        text = response.text[:2000]
         return AttemptResult(
             response.status_code,
-            _scrub(_reason_from(response, text), self._token),
+            _scrub(_reason_from(response, _text(response, raw)), self._token),
             response.headers.get("Retry-After"),
             response.headers.get("Location"),
         )
-
-    def _attempt_within(self, key: str, payload: bytes, budget: float) -> AttemptResult:
-        """Run one attempt on a worker thread; give up on it when ``budget`` runs out.
-
-        HTTP timeouts bound each read, not a whole response: only the thread bounds a server that
-        drips its answer byte by byte (in backfill too, where a stuck record would outlive its
-        lease).
-        """
-        box: list[AttemptResult] = []
-        timeout = max(min(self.policy.attempt_timeout, budget), 0.05)
-
-        def run() -> None:
-            try:
-                box.append(self._attempt(key, payload, timeout))
-            except Exception as exc:  # never let a worker die silently
-                box.append(AttemptResult(None, _scrub(f"{type(exc).__name__}: {exc}", self._token)))
-
-        worker = threading.Thread(target=run, name="customcd-attempt", daemon=True)
-        worker.start()
-        worker.join(budget)
-        if not box:
-            return AttemptResult(None, f"no complete response within {budget:.1f}s (deadline)")
-        return box[0]
 
     def send(self, key: str, payload: bytes) -> SendResult:
         """Post one body until it is delivered, permanently refused, or the deadline is near."""
@@ -233,7 +266,7 @@ class Sender:
             if budget <= 0.05:
                 break
             attempts += 1
-            last = self._attempt_within(key, payload, budget)
+            last = self._attempt(key, payload, budget)
             status = last.status
             if last.fatal:
                 break
@@ -259,6 +292,26 @@ class Sender:
             log.info("attempt %d: %s; retrying in %.1fs", attempts, last.reason, wait)
             self.clock.sleep(wait)
         return SendResult("pending", last.status, last.reason, attempts)
+
+
+def _read_capped(response: httpx.Response) -> bytes:
+    """The reply's bytes as they came, up to :data:`MAX_BODY` (the rest is never read)."""
+    data = bytearray()
+    for chunk in response.iter_raw():
+        data += chunk
+        if len(data) >= MAX_BODY:
+            break
+    return bytes(data[:MAX_BODY])
+
+
+def _text(response: httpx.Response, raw: bytes) -> str:
+    """The start of the reply as text ("" when it came compressed though it was not asked to)."""
+    if response.headers.get("Content-Encoding", "identity").strip().lower() != "identity":
+        return ""
+    try:
+        return raw[:8000].decode(response.charset_encoding or "utf-8", errors="replace")[:2000]
+    except LookupError:  # a charset Python does not know
+        return raw[:8000].decode("utf-8", errors="replace")[:2000]
 
 
 def _scrub(text: str, token: SecretLike | None) -> str:
