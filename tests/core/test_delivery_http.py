@@ -47,6 +47,8 @@ class _Server(ThreadingHTTPServer):
         self.open = 0  # accepted and not closed yet
         self.seen: list[dict[str, str]] = []  # the headers of every request read
         self.written = 0  # reply bytes the server managed to write
+        self.busy = 0  # requests being answered now
+        self.most_busy = 0  # the most requests answered at once
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -73,7 +75,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
         with self.server.lock:
             self.server.seen.append(dict(self.headers.items()))
-        self.server.reply(self)
+            self.server.busy += 1
+            self.server.most_busy = max(self.server.most_busy, self.server.busy)
+        try:
+            self.server.reply(self)
+        finally:
+            with self.server.lock:
+                self.server.busy -= 1
 
     def answer(self, status: int, body: bytes, *headers: str) -> None:
         head = [f"HTTP/1.1 {status} {self.responses[status][0]}", *headers]
@@ -84,6 +92,11 @@ class _Handler(BaseHTTPRequestHandler):
 
 def _created(handler: _Handler) -> None:
     handler.answer(201, b'{"status": "accepted"}', "Content-Type: application/json")
+
+
+def _slowly_created(handler: _Handler) -> None:
+    time.sleep(0.03)
+    _created(handler)
 
 
 class Loopback:
@@ -144,28 +157,48 @@ def test_one_thread_sends_over_one_kept_alive_connection(loopback: Loopback) -> 
     assert loopback.open_connections(0) == 0  # closing the sender closed it
 
 
-def test_each_sending_thread_keeps_its_own_connection(loopback: Loopback) -> None:
-    sender = sender_for(loopback.url)
+def _from_threads(sender: Sender, threads: int, each: int) -> list[str]:
+    """``each`` sends from each of ``threads`` threads at once; the kinds of their results."""
     results: list[str] = []
-    start = threading.Barrier(4)
+    start = threading.Barrier(threads)
 
     def work() -> None:
         start.wait()
-        for _ in range(6):
+        for _ in range(each):
             results.append(sender.send(KEY, PAYLOAD).kind)
 
-    workers = [threading.Thread(target=work) for _ in range(4)]
+    workers = [threading.Thread(target=work) for _ in range(threads)]
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join(20)
+    return results
+
+
+def test_concurrent_sends_keep_their_connections_alive(loopback: Loopback) -> None:
+    sender = sender_for(loopback.url)
     try:
-        assert results == ["delivered"] * 24
-        assert loopback.server.connections == 4  # one per thread, each reused
-        assert loopback.open_connections(4) == 4
+        assert _from_threads(sender, 4, 6) == ["delivered"] * 24
+        # one connection per request in flight at most, each reused
+        assert 1 <= loopback.server.connections <= 4
+        assert loopback.open_connections(loopback.server.connections) >= 1
     finally:
         sender.close()
     assert loopback.open_connections(0) == 0
+
+
+def test_connections_bound_the_requests_in_flight() -> None:
+    server = Loopback(_slowly_created)
+    sender = Sender(
+        Endpoint.parse(server.url, "1"), SecretStr(CANARY), per_record=True, connections=2
+    )
+    try:
+        assert _from_threads(sender, 6, 3) == ["delivered"] * 18
+    finally:
+        sender.close()
+        server.close()
+    assert server.server.most_busy == 2  # six threads, two requests in flight at a time
+    assert server.server.connections == 2
 
 
 class _ThreadCount:
@@ -193,8 +226,8 @@ def test_no_thread_is_started_per_attempt(loopback: Loopback, monkeypatch) -> No
     assert count.names == ["customcd-deadline"]  # the one watchdog, for every attempt
 
 
-def test_backfill_reuses_its_workers_and_their_connections(
-    customcd_receiver: Receiver, tmp_path: Path, monkeypatch
+def test_backfill_reuses_its_workers_and_connections_and_bounds_requests_in_flight(
+    tmp_path: Path, monkeypatch
 ) -> None:
     import io
 
@@ -237,27 +270,34 @@ def test_backfill_reuses_its_workers_and_their_connections(
             return [adapter]
 
     plugins = get_plugin_manager({}, entry_points=[], extra=[("hist", Plugin())])
+    server = Loopback(_slowly_created)
     config = Config(
-        url=customcd_receiver.url,
+        url=server.url,
         company_id="1",
         token=SecretStr(TEST_TOKEN),
         outbox=tmp_path / "outbox.db",
     )
     count = _ThreadCount(monkeypatch)
-    stats = run_backfill(
-        plugins=plugins,
-        adapter=adapter,
-        config=config,
-        query=HistoryQuery(since=1_700_000_000, selection={"job": ("x",)}),
-        overrides={"service_id": "5"},
-        concurrency=4,
-        progress_stream=io.StringIO(),
-    )
+    try:
+        stats = run_backfill(
+            plugins=plugins,
+            adapter=adapter,
+            config=config,
+            query=HistoryQuery(since=1_700_000_000, selection={"job": ("x",)}),
+            overrides={"service_id": "5"},
+            concurrency=4,
+            progress_stream=io.StringIO(),
+        )
+    finally:
+        server.close()
     assert stats.sent == 40
     workers = [name for name in count.names if name.startswith("customcd-backfill")]
-    assert 1 <= len(workers) <= 4  # a bounded pool, reused for all 40 records
+    assert 1 <= len(workers) <= 8  # a bounded pool, reused for all 40 records
     assert sorted(set(count.names) - set(workers)) == ["customcd-deadline"]
     assert len(count.names) == len(workers) + 1
+    # --concurrency 4: four requests in flight at most, on four kept-alive connections
+    assert server.server.most_busy <= 4
+    assert server.server.connections <= 4
 
 
 # -- replies ---------------------------------------------------------------------------------

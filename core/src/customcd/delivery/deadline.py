@@ -45,8 +45,9 @@ class Watchdog:
 
     The thread starts on the first :meth:`arm` and lives until :meth:`close`. Arming and
     disarming are a lock and a set operation; the thread is woken only when a new alarm is due
-    before every other one. An action runs under the lock, so once :meth:`disarm` has returned
-    the action of that alarm can no longer run.
+    before the time it sleeps until (a disarmed alarm's time is just slept through once). An
+    action runs under the lock, so once :meth:`disarm` has returned the action of that alarm can
+    no longer run.
     """
 
     def __init__(self) -> None:
@@ -54,12 +55,13 @@ class Watchdog:
         self._armed: set[Alarm] = set()
         self._thread: threading.Thread | None = None
         self._closed = False
+        #: when the thread wakes next by itself (``inf``: only when notified)
+        self._wake_at = float("inf")
 
     def arm(self, seconds: float, action: Callable[[], None]) -> Alarm:
         """Run ``action`` in ``seconds`` unless :meth:`disarm` is called first."""
         alarm = Alarm(time.monotonic() + seconds, action)
         with self._cond:
-            earliest = min((other.when for other in self._armed), default=float("inf"))
             self._armed.add(alarm)
             if self._thread is None:
                 self._closed = False
@@ -67,7 +69,7 @@ class Watchdog:
                     target=self._run, name="customcd-deadline", daemon=True
                 )
                 self._thread.start()
-            elif alarm.when < earliest:
+            elif alarm.when < self._wake_at:
                 self._cond.notify()
         return alarm
 
@@ -104,8 +106,9 @@ class Watchdog:
                     alarm.fired = True
                     with suppress(Exception):  # one action's failure must not stop the others
                         alarm.action()
-                earliest = min((a.when for a in self._armed), default=None)
-                self._cond.wait(None if earliest is None else max(earliest - now, 0.0))
+                self._wake_at = min((a.when for a in self._armed), default=float("inf"))
+                wait = self._wake_at - now
+                self._cond.wait(None if wait == float("inf") else max(wait, 0.0))
 
 
 class Line:

@@ -14,6 +14,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -87,8 +88,10 @@ def _reason_from(response: Any, text: str) -> str:
 class Sender:
     """Posts bodies to the endpoint with retries, backoff and one overall deadline.
 
-    Each thread that sends gets its own httpx client (made on its first attempt, kept for the
-    next ones: keep-alive); the TLS trust is loaded once and shared.
+    Each attempt takes a *line* — an httpx client holding one kept-alive connection — for its
+    own use, and gives it back after: a line is never shared by two requests at once, which is
+    what lets the deadline cut the right connection. Lines are made when every existing one is
+    in use, up to ``connections``; the TLS trust is loaded once and shared by all.
 
     :param endpoint: where to post.
     :param token: the bearer token (``None`` sends no Authorization header).
@@ -99,6 +102,8 @@ class Sender:
     :param per_record: give each record its own deadline (backfill) instead of one for the run.
         A ``Retry-After`` seen by any record pauses every record of this sender (rate limits are
         the server's, not one request's).
+    :param connections: requests in flight at most (backfill's ``--concurrency``); a thread
+        that finds every line busy waits for one. ``None``: one line per sending thread.
     """
 
     def __init__(
@@ -111,6 +116,7 @@ class Sender:
         ca_bundle: str | None = None,
         ca_dir: str | None = None,
         per_record: bool = False,
+        connections: int | None = None,
     ) -> None:
         self.endpoint = endpoint
         self._token = token
@@ -118,9 +124,12 @@ class Sender:
         self.clock = clock or SystemClock()
         self._ca = (ca_bundle, ca_dir)
         self._tls: ssl.SSLContext | None = None
-        self._local = threading.local()
-        self._lines: list[Line] = []
-        self._lines_lock = threading.Lock()
+        self._url: httpx.URL | None = None
+        self._lines: list[Line] = []  # every line made
+        self._idle: list[Line] = []  # lines not in use, the most recent last
+        self._max_lines = connections
+        self._making = 0  # lines being made (counted against ``connections`` already)
+        self._lines_cond = threading.Condition()
         self._watchdog = Watchdog()
         self._started = self.clock.monotonic()
         self.per_record = per_record
@@ -129,43 +138,66 @@ class Sender:
         self._pause_until = 0.0
         self._pause_lock = threading.Lock()
 
-    def _line(self) -> Line:
-        """The calling thread's client and connection, made on first use."""
-        line: Line | None = getattr(self._local, "line", None)
+    def _new_line(self) -> Line:
+        """A line of its own, with the sender's TLS trust (loaded on the first line)."""
+        import httpx
+
+        with self._lines_cond:
+            if self._tls is None:
+                self._tls = tls_context(self.endpoint, *self._ca)
+                self._url = httpx.URL(self.endpoint.job_url)
+            tls = self._tls
+        return Line(make_client(self.endpoint, verify=tls, timeout=self.policy.attempt_timeout))
+
+    @contextmanager
+    def _line(self) -> Iterator[Line]:
+        """Take an idle line (or make one, or wait for one) for the ``with`` block."""
+        with self._lines_cond:
+            while not self._idle and self._max_lines is not None:
+                if len(self._lines) + self._making < self._max_lines:
+                    break
+                self._lines_cond.wait()
+            line = self._idle.pop() if self._idle else None
+            if line is None:
+                self._making += 1
         if line is None:
-            with self._lines_lock:
-                if self._tls is None:
-                    self._tls = tls_context(self.endpoint, *self._ca)
-                line = Line(
-                    make_client(
-                        self.endpoint, verify=self._tls, timeout=self.policy.attempt_timeout
-                    )
-                )
-                self._lines.append(line)
-            self._local.line = line
-        return line
+            try:
+                line = self._new_line()
+            finally:
+                with self._lines_cond:
+                    self._making -= 1
+                    if line is not None:
+                        self._lines.append(line)
+                    self._lines_cond.notify()
+        try:
+            yield line
+        finally:
+            with self._lines_cond:
+                self._idle.append(line)
+                self._lines_cond.notify()
 
     def open(self) -> None:
-        """Make this thread's client now, so that an unreadable CA bundle is said before sending.
+        """Make a line now, so that an unreadable CA bundle is said before anything is sent.
 
         :raises ConfigurationError: when the CA bundle cannot be read.
         """
-        self._line()
+        with self._line():
+            pass
 
     @property
     def client(self) -> httpx.Client:
-        """The calling thread's httpx client, made on first use."""
-        client: httpx.Client = self._line().client
+        """The httpx client of an idle line (made if there is none)."""
+        with self._line() as line:
+            client: httpx.Client = line.client
         return client
 
     def close(self) -> None:
-        """Close every thread's client and stop the watchdog."""
+        """Close every line's client and stop the watchdog."""
         self._watchdog.close()
-        with self._lines_lock:
-            lines, self._lines = self._lines, []
+        with self._lines_cond:
+            lines, self._lines, self._idle = self._lines, [], []
         for line in lines:
             line.close()
-        self._local = threading.local()
 
     def remaining(self, started: float | None = None) -> float:
         """Seconds left of the deadline that began at ``started`` (default: the run's start).
@@ -184,27 +216,30 @@ class Sender:
             return max(self._pause_until - self.clock.monotonic(), 0.0)
 
     def _headers(self, key: str) -> dict[str, str]:
-        headers = {
-            "Content-Type": "application/json",
-            "Idempotency-Key": key,
-            "Accept": "application/json",
-        }
+        # Content-Type, Accept, User-Agent and Accept-Encoding are the client's (make_client)
+        headers = {"Idempotency-Key": key}
         if self._token is not None:
             headers["Authorization"] = "Bearer " + self._token.get_secret_value()
         return headers
 
-    def _attempt(self, key: str, payload: bytes, budget: float) -> AttemptResult:
-        """One POST, cut by the deadline if its answer is not read whole within ``budget``.
+    def _attempt(self, key: str, payload: bytes, started: float) -> AttemptResult:
+        """One POST, cut by the deadline if its answer is not read whole in time.
 
-        httpx's timeouts bound each phase (connect, each write, each read), not a drip-fed answer.
+        httpx's timeouts bound each phase (connect, each write, each read), not a drip-fed
+        answer: the watchdog cuts the line's connection when the deadline that began at
+        ``started`` passes. Waiting for a free line counts against the deadline too.
         """
-        line = self._line()
-        timeout = max(min(self.policy.attempt_timeout, budget), 0.05)
-        with self._watchdog.limit(budget, line.cut) as alarm:
-            try:
-                result = self._exchange(line, key, payload, timeout)
-            except Exception as exc:  # never let one attempt's surprise stop the record
-                result = AttemptResult(None, _scrub(f"{type(exc).__name__}: {exc}", self._token))
+        with self._line() as line:
+            budget = self.remaining(started)
+            if budget <= 0.05:
+                return AttemptResult(None, "deadline reached while waiting for a connection")
+            timeout = max(min(self.policy.attempt_timeout, budget), 0.05)
+            with self._watchdog.limit(budget, line.cut) as alarm:
+                try:
+                    result = self._exchange(line, key, payload, timeout)
+                except Exception as exc:  # never let one attempt's surprise stop the record
+                    text = _scrub(f"{type(exc).__name__}: {exc}", self._token)
+                    result = AttemptResult(None, text)
         if alarm.fired and result.status is None and not result.fatal:
             return AttemptResult(None, f"no complete response within {budget:.1f}s (deadline)")
         return result
@@ -215,7 +250,7 @@ class Sender:
         try:
             with line.client.stream(
                 "POST",
-                self.endpoint.job_url,
+                self._url or self.endpoint.job_url,
                 content=payload,
                 headers=self._headers(key),
                 timeout=httpx.Timeout(timeout),
@@ -266,7 +301,7 @@ class Sender:
             if budget <= 0.05:
                 break
             attempts += 1
-            last = self._attempt(key, payload, budget)
+            last = self._attempt(key, payload, started)
             status = last.status
             if last.fatal:
                 break

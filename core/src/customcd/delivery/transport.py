@@ -6,11 +6,12 @@ headers, and the token lives in a :class:`~pydantic.SecretStr` until the request
 
 from __future__ import annotations
 
+import http.cookiejar
 import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from ..contract.problems import ConfigurationError
@@ -150,10 +151,16 @@ class _NoAuthFilter(logging.Filter):
 
 
 def quiet_http_loggers() -> None:
-    """Keep httpx/httpcore at INFO at most and filter anything that mentions credentials."""
+    """Keep httpx/httpcore at INFO at most and filter anything that mentions credentials.
+
+    A logger nobody configured is set to WARNING: httpx's INFO line for every request would
+    only be made and thrown away (customcd logs its own outcomes).
+    """
     for name in ("httpx", "httpcore", "hpack"):
         logger = logging.getLogger(name)
-        if logger.level == logging.NOTSET or logger.level < logging.INFO:
+        if logger.level == logging.NOTSET:
+            logger.setLevel(logging.WARNING)
+        elif logger.level < logging.INFO:
             logger.setLevel(logging.INFO)
         if not any(isinstance(f, _NoAuthFilter) for f in logger.filters):
             logger.addFilter(_NoAuthFilter())
@@ -206,7 +213,7 @@ def make_client(
     URL), ``timeout`` for each phase (connecting, each write, each read) and at most one
     connection, kept alive: the deadline (:mod:`~customcd.delivery.deadline`) needs to know which
     socket a request is on. Replies are asked for without compression (``Accept-Encoding:
-    identity``), so that the bytes read are the bytes kept.
+    identity``), so that the bytes read are the bytes kept, and no cookie is ever kept.
 
     :raises ConfigurationError: when the CA bundle cannot be read (https endpoints only).
     """
@@ -224,8 +231,25 @@ def make_client(
         follow_redirects=False,
         timeout=httpx.Timeout(timeout),
         limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
-        headers={"User-Agent": "customcd", "Accept-Encoding": "identity"},
+        headers={
+            "User-Agent": "customcd",
+            "Accept-Encoding": "identity",
+            "Accept": "application/json",
+            "Content-Type": "application/json",
+        },
+        cookies=_NoCookies(),
     )
+
+
+class _NoCookies(http.cookiejar.CookieJar):
+    """A cookie jar that keeps nothing.
+
+    The webhook has no session: no answer can plant state into later requests, and no reply's
+    headers are parsed for cookies.
+    """
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        """Keep no cookie."""
 
 
 def warn_if_cleartext(server: str, env: Mapping[str, str]) -> None:
