@@ -6,7 +6,6 @@ headers, and the token lives in a :class:`~pydantic.SecretStr` until the request
 
 from __future__ import annotations
 
-import http.cookiejar
 import logging
 import re
 from collections.abc import Mapping
@@ -17,6 +16,7 @@ from urllib.parse import quote, urlsplit
 from ..contract.problems import ConfigurationError
 
 if TYPE_CHECKING:
+    import http.cookiejar
     import ssl
 
     import httpx
@@ -237,19 +237,24 @@ def make_client(
             "Accept": "application/json",
             "Content-Type": "application/json",
         },
-        cookies=_NoCookies(),
+        cookies=_no_cookies(),
     )
 
 
-class _NoCookies(http.cookiejar.CookieJar):
+def _no_cookies() -> http.cookiejar.CookieJar:
     """A cookie jar that keeps nothing.
 
     The webhook has no session: no answer can plant state into later requests, and no reply's
-    headers are parsed for cookies.
+    headers are parsed for cookies. (``http.cookiejar`` is imported here, with httpx: a dry run
+    imports neither.)
     """
+    import http.cookiejar
 
-    def extract_cookies(self, response: Any, request: Any) -> None:
-        """Keep no cookie."""
+    class NoCookies(http.cookiejar.CookieJar):
+        def extract_cookies(self, response: Any, request: Any) -> None:
+            """Keep no cookie."""
+
+    return NoCookies()
 
 
 def warn_if_cleartext(server: str, env: Mapping[str, str]) -> None:
