@@ -255,6 +255,9 @@ def test_dry_run_imports_no_heavy_client(adapter: str, tmp_path: Path) -> None:
     assert _heavy(report["after_dry_run"]) == [], (
         f"a dry run in {adapter} imported heavy client libraries: {_heavy(report['after_dry_run'])}"
     )
+    # a dry run sends nothing: none of the HTTP client (nor what it alone needs) is imported
+    http = [m for m in ("httpx", "httpcore", "http.cookiejar") if m in report["after_dry_run"]]
+    assert http == [], f"a dry run in {adapter} imported {http}"
 
 
 def test_cli_import_is_light() -> None:
