@@ -11,6 +11,7 @@ that one broken plugin is reported and skipped while the run goes on.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -251,10 +252,23 @@ class Plugins:
 
 
 def _entry_points() -> Sequence[Any]:
-    """The installed ``customcd`` entry points, found by :mod:`importlib.metadata`."""
+    """The installed ``customcd`` entry points, found by :mod:`importlib.metadata`.
+
+    One scan per ``sys.path``: a command builds its plugin manager more than once (its
+    subcommands, then its own work), and the scan reads every installed distribution's metadata.
+    A path that changes (a program or a test adding a folder) is scanned afresh.
+    """
+    import sys
+
+    return _installed(tuple(sys.path))
+
+
+@functools.lru_cache(maxsize=8)
+def _installed(path: tuple[str, ...]) -> tuple[Any, ...]:
+    """The ``customcd`` entry points of the distributions on ``path`` (see :func:`_entry_points`)."""
     from importlib.metadata import entry_points
 
-    return list(entry_points(group=NAME))
+    return tuple(entry_points(group=NAME))
 
 
 def get_plugin_manager(
