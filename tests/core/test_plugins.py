@@ -442,3 +442,31 @@ def test_every_hookspec_is_documented_and_tested():
         for param in inspect.signature(spec).parameters:
             assert f":param {param}:" in spec.__doc__, f"{name} does not document {param}"
             assert param in docs, f"docs/plugins.md does not mention {name}'s {param}"
+
+
+def test_installed_plugins_are_scanned_once_per_sys_path(toy_dist, tmp_path, monkeypatch):
+    import importlib.metadata
+
+    from customcd.plugins import manager
+
+    calls = []
+    real = importlib.metadata.entry_points
+
+    def counting(**kwargs):
+        calls.append(kwargs)
+        return real(**kwargs)
+
+    monkeypatch.setattr(importlib.metadata, "entry_points", counting)
+    manager._installed.cache_clear()
+    first = get_plugin_manager({})
+    second = get_plugin_manager({})
+    assert calls == [{"group": "customcd"}]  # one scan for two managers
+    assert set(first.info) == set(second.info) and "toyci" in first.info
+    assert first.pm is not second.pm  # each manager is still a fresh one
+    later = make_distribution(
+        tmp_path / "later", name="later-customcd", module="later_customcd", entry="later"
+    )
+    monkeypatch.syspath_prepend(str(later))
+    assert "later" in get_plugin_manager({}).info  # a new sys.path is scanned afresh
+    assert len(calls) == 2
+    sys.modules.pop("later_customcd", None)
