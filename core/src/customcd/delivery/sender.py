@@ -25,7 +25,7 @@ from .deadline import Line, Watchdog
 from .outbox import Outbox, OutboxUnavailable
 from .outcome import Outcome
 from .retry import RETRYABLE_STATUSES, Clock, RetryPolicy, SystemClock, parse_retry_after
-from .transport import Endpoint, make_client, tls_context
+from .transport import HEADERS, Endpoint, make_client, tls_context
 
 if TYPE_CHECKING:
     import ssl
@@ -140,12 +140,9 @@ class Sender:
 
     def _new_line(self) -> Line:
         """A line of its own, with the sender's TLS trust (loaded on the first line)."""
-        import httpx
-
         with self._lines_cond:
             if self._tls is None:
                 self._tls = tls_context(self.endpoint, *self._ca)
-                self._url = httpx.URL(self.endpoint.job_url)
             tls = self._tls
         return Line(make_client(self.endpoint, verify=tls, timeout=self.policy.attempt_timeout))
 
@@ -215,12 +212,16 @@ class Sender:
         with self._pause_lock:
             return max(self._pause_until - self.clock.monotonic(), 0.0)
 
-    def _headers(self, key: str) -> dict[str, str]:
-        # Content-Type, Accept, User-Agent and Accept-Encoding are the client's (make_client)
-        headers = {"Idempotency-Key": key}
+    def _request(self, key: str, payload: bytes) -> httpx.Request:
+        """The attempt's request, built before a line is taken (the line is held on the wire only)."""
+        import httpx
+
+        if self._url is None:
+            self._url = httpx.URL(self.endpoint.job_url)
+        headers = {**HEADERS, "Idempotency-Key": key}
         if self._token is not None:
             headers["Authorization"] = "Bearer " + self._token.get_secret_value()
-        return headers
+        return httpx.Request("POST", self._url, headers=headers, content=payload)
 
     def _attempt(self, key: str, payload: bytes, started: float) -> AttemptResult:
         """One POST, cut by the deadline if its answer is not read whole in time.
@@ -229,6 +230,11 @@ class Sender:
         answer: the watchdog cuts the line's connection when the deadline that began at
         ``started`` passes. Waiting for a free line counts against the deadline too.
         """
+        try:
+            request = self._request(key, payload)
+        except (UnicodeError, ValueError, TypeError) as exc:  # a header httpx cannot encode
+            text = _scrub(f"{type(exc).__name__}: {exc}", self._token)
+            return AttemptResult(None, f"{text} — check CUSTOMCD_URL and the token", fatal=True)
         with self._line() as line:
             budget = self.remaining(started)
             if budget <= 0.05:
@@ -236,27 +242,36 @@ class Sender:
             timeout = max(min(self.policy.attempt_timeout, budget), 0.05)
             with self._watchdog.limit(budget, line.cut) as alarm:
                 try:
-                    result = self._exchange(line, key, payload, timeout)
+                    answer = self._exchange(line, request, timeout)
                 except Exception as exc:  # never let one attempt's surprise stop the record
-                    text = _scrub(f"{type(exc).__name__}: {exc}", self._token)
-                    result = AttemptResult(None, text)
-        if alarm.fired and result.status is None and not result.fatal:
-            return AttemptResult(None, f"no complete response within {budget:.1f}s (deadline)")
-        return result
+                    answer = AttemptResult(
+                        None, _scrub(f"{type(exc).__name__}: {exc}", self._token)
+                    )
+        if isinstance(answer, AttemptResult):
+            if alarm.fired and not answer.fatal:
+                return AttemptResult(None, f"no complete response within {budget:.1f}s (deadline)")
+            return answer
+        response, raw = answer
+        return AttemptResult(
+            response.status_code,
+            _scrub(_reason_from(response, _text(response, raw)), self._token),
+            response.headers.get("Retry-After"),
+            response.headers.get("Location"),
+        )
 
-    def _exchange(self, line: Line, key: str, payload: bytes, timeout: float) -> AttemptResult:
+    def _exchange(
+        self, line: Line, request: httpx.Request, timeout: float
+    ) -> tuple[httpx.Response, bytes] | AttemptResult:
+        """Send ``request`` on ``line``: the response and its first bytes, or why not."""
         import httpx
 
+        request.extensions = {"timeout": httpx.Timeout(timeout).as_dict(), "trace": line.trace}
         try:
-            with line.client.stream(
-                "POST",
-                self._url or self.endpoint.job_url,
-                content=payload,
-                headers=self._headers(key),
-                timeout=httpx.Timeout(timeout),
-                extensions={"trace": line.trace},
-            ) as response:
+            response = line.client.send(request, stream=True)
+            try:
                 raw = _read_capped(response)
+            finally:
+                response.close()
         except httpx.TimeoutException:
             return AttemptResult(None, f"timed out after {timeout:.1f}s")
         except (httpx.InvalidURL, httpx.UnsupportedProtocol, httpx.LocalProtocolError) as exc:
@@ -274,12 +289,7 @@ class Sender:
                     fatal=True,
                 )
             return AttemptResult(None, text)
-        return AttemptResult(
-            response.status_code,
-            _scrub(_reason_from(response, _text(response, raw)), self._token),
-            response.headers.get("Retry-After"),
-            response.headers.get("Location"),
-        )
+        return response, raw
 
     def send(self, key: str, payload: bytes) -> SendResult:
         """Post one body until it is delivered, permanently refused, or the deadline is near."""

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     import httpx
 
 __all__ = [
+    "HEADERS",
     "Endpoint",
     "is_loopback",
     "make_client",
@@ -30,6 +31,15 @@ __all__ = [
     "warn_if_cleartext",
 ]
 
+
+#: The headers of every webhook request, besides its Idempotency-Key and Authorization.
+#: Replies are asked for uncompressed, so the bytes read are the bytes kept.
+HEADERS = {
+    "User-Agent": "customcd",
+    "Accept": "application/json",
+    "Accept-Encoding": "identity",
+    "Content-Type": "application/json",
+}
 
 #: A DNS name (ASCII, IDNs in punycode) or an IPv4/IPv6 literal.
 _HOST = re.compile(
@@ -231,12 +241,7 @@ def make_client(
         follow_redirects=False,
         timeout=httpx.Timeout(timeout),
         limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
-        headers={
-            "User-Agent": "customcd",
-            "Accept-Encoding": "identity",
-            "Accept": "application/json",
-            "Content-Type": "application/json",
-        },
+        headers=HEADERS,
         cookies=_no_cookies(),
     )
 
