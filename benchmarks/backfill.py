@@ -5,11 +5,17 @@
     uv run python benchmarks/backfill.py --records 5000 --profile
     uv run python benchmarks/backfill.py --quick --no-memory --latency 0   # CPU-bound only
 
-What it measures (issue #8 targets):
+What it measures (targets of issues #8 and #15):
 
 * records/s of ``run_backfill(concurrency=8)`` (the concurrent path) and of
   ``run_backfill(concurrency=1)`` (one record at a time) over the same N records, in the same run;
-  target: concurrent >= 5x the baseline. The receiver answers each request after ``--latency``
+  target: concurrent >= 5x the baseline;
+* records/s of a bare keep-alive ``http.client`` loop posting the same number of valid bodies from
+  the same number of threads (one connection each, nothing but the POST), run just before the
+  concurrent backfill against the same receiver; target: backfill >= 0.85x the bare loop;
+* the client CPU time per record (``time.process_time`` of this process, every thread; the
+  receiver runs in another process) of the concurrent run against a receiver that answers at once;
+  target: below ``CPU_BEFORE_MS``, the figure of the code before issue 15. The receiver answers each request after ``--latency``
   milliseconds (default 20), standing in for the real webhook's network round trip and service
   time: concurrency exists to overlap that wait, and 20 ms is the low end of a request to a
   hosted API over the internet (a longer wait makes the speed-up larger, not smaller). The same
@@ -37,13 +43,21 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 TOKEN = "bench-token-0123456789"  # the local receiver's token (not a secret)
 START = 1_700_000_000
+#: Client CPU per record (ms) of the concurrent run at a 0 ms receiver with the code before issue
+#: 15 (an http.client transport under httpx and a new thread per HTTP attempt), measured with this
+#: script on the same machine: the target is to stay below it.
+CPU_BEFORE_MS = 0.95
+#: The backfill at a 20 ms receiver must reach this share of the bare http.client loop's rate.
+BARE_SHARE = 0.85
 
 RECEIVER = """
 import sys, time
@@ -119,8 +133,21 @@ def make_adapter(count: int, prefix: str) -> Any:
     return FakeHistory()
 
 
-def run_once(url: str, count: int, concurrency: int, prefix: str) -> tuple[float, Any]:
-    """Backfill ``count`` fake records to ``url``; return (seconds, stats)."""
+@dataclass
+class Run:
+    """One timed backfill: wall seconds, client CPU seconds (this process) and the counts."""
+
+    seconds: float
+    cpu: float
+    stats: Any
+
+    def cpu_ms_per_record(self, count: int) -> float:
+        """Client CPU milliseconds per record."""
+        return self.cpu * 1000 / count
+
+
+def run_once(url: str, count: int, concurrency: int, prefix: str) -> Run:
+    """Backfill ``count`` fake records to ``url``; return its wall and CPU time and counts."""
     from customcd.backfill import run_backfill
     from customcd.config import Config
     from customcd.plugins.adapter import HistoryQuery
@@ -147,7 +174,7 @@ def run_once(url: str, count: int, concurrency: int, prefix: str) -> tuple[float
             allow_http=True,
         )
         query = HistoryQuery(since=START, selection={"bench": prefix})
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), time.process_time()
         stats = run_backfill(
             plugins=plugins,
             adapter=adapter,
@@ -157,7 +184,66 @@ def run_once(url: str, count: int, concurrency: int, prefix: str) -> tuple[float
             concurrency=concurrency,
             progress_stream=io.StringIO(),
         )
-        return time.perf_counter() - began, stats
+        return Run(time.perf_counter() - began, time.process_time() - cpu, stats)
+
+
+def bare_loop(url: str, count: int, concurrency: int, prefix: str) -> float:
+    """Post ``count`` valid bodies over keep-alive ``http.client`` connections; return seconds.
+
+    ``concurrency`` threads, one connection each, share the records; each request carries what a
+    backfill request carries (Content-Type, Authorization, Idempotency-Key) and its answer is read
+    whole. No validation, no outbox: the floor of any client of this receiver.
+    """
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    path = "/webhook/company/1/cicd_job"
+    failures: list[str] = []
+
+    def work(worker: int) -> None:
+        conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
+        try:
+            for number in range(worker, count, concurrency):
+                body = json.dumps(
+                    {
+                        "job_id": f"{prefix}#{number}",
+                        "commit_sha": f"{number:040x}",
+                        "service_id": 7,
+                        "job_start_time": START + number,
+                        "job_duration": 30 + number % 60,
+                        "status": "Failed" if number % 5 == 0 else "Succeeded",
+                        "repo_name": "acme/app",
+                    },
+                    separators=(",", ":"),
+                ).encode()
+                conn.request(
+                    "POST",
+                    path,
+                    body=body,
+                    headers={
+                        "Content-Type": "application/json",
+                        "Authorization": f"Bearer {TOKEN}",
+                        "Idempotency-Key": f"{prefix}-{number}",
+                    },
+                )
+                response = conn.getresponse()
+                response.read()
+                if response.status != 201:
+                    failures.append(f"{number}: {response.status}")
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(concurrency)]
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - began
+    if failures:
+        raise RuntimeError(f"the bare loop was refused: {failures[:3]}")
+    return seconds
 
 
 def _rss_kb() -> tuple[int, int]:
@@ -180,14 +266,14 @@ def child_memory(url: str, count: int) -> None:
     """In a fresh process: backfill ``count`` records concurrently, print the peak RSS (JSON)."""
     run_once(url, 200, 8, f"memwarm{count}")  # imports and first connections
     baseline = _rss_kb()[0]
-    seconds, stats = run_once(url, count, 8, f"mem{count}")
+    run = run_once(url, count, 8, f"mem{count}")
     peak = _rss_kb()[1]
     print(
         json.dumps(
             {
                 "count": count,
-                "seconds": seconds,
-                "sent": stats.sent,
+                "seconds": run.seconds,
+                "sent": run.stats.sent,
                 "rss_start_kb": baseline,
                 "rss_peak_kb": peak,
             }
@@ -205,26 +291,53 @@ def measure_memory(url: str, count: int) -> dict[str, Any]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def throughput(url: str, count: int, concurrency: int, profile: bool) -> tuple[float, float]:
-    """Records/s of the concurrent path and of one at a time, over the same ``count`` records."""
+@dataclass
+class Throughput:
+    """The figures of one receiver: records/s of each run, client CPU per record."""
+
+    concurrent: float
+    one_at_a_time: float
+    bare: float
+    cpu_ms: float
+    cpu_ms_one: float
+
+
+def throughput(url: str, count: int, concurrency: int, profile: bool) -> Throughput:
+    """Records/s of the bare loop, the concurrent path and one at a time, over ``count`` records."""
     run_once(url, 200, concurrency, f"warmup{count}")  # imports, first connections
+    bare_loop(url, 200, concurrency, f"barewarm{count}")
+    bare = bare_loop(url, count, concurrency, f"bare{count}")
     if profile:
         import cProfile
         import pstats
 
         profiler = cProfile.Profile()
         profiler.enable()
-    fast, fast_stats = run_once(url, count, concurrency, f"concurrent{count}")
+    fast = run_once(url, count, concurrency, f"concurrent{count}")
     if profile:
         profiler.disable()
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
-    slow, slow_stats = run_once(url, count, 1, f"baseline{count}")
-    assert fast_stats.sent == count and slow_stats.sent == count, (fast_stats, slow_stats)
+    slow = run_once(url, count, 1, f"baseline{count}")
+    assert fast.stats.sent == count and slow.stats.sent == count, (fast.stats, slow.stats)
     print(
-        f"  concurrent (--concurrency {concurrency}): {count / fast:8.1f} records/s ({fast:.1f} s)"
+        f"  bare http.client loop ({concurrency} threads): {count / bare:8.1f} records/s "
+        f"({bare:.1f} s)"
     )
-    print(f"  one at a time (--concurrency 1): {count / slow:8.1f} records/s ({slow:.1f} s)")
-    return count / fast, count / slow
+    print(
+        f"  concurrent (--concurrency {concurrency}): {count / fast.seconds:8.1f} records/s "
+        f"({fast.seconds:.1f} s; client CPU {fast.cpu_ms_per_record(count):.3f} ms/record)"
+    )
+    print(
+        f"  one at a time (--concurrency 1): {count / slow.seconds:8.1f} records/s "
+        f"({slow.seconds:.1f} s; client CPU {slow.cpu_ms_per_record(count):.3f} ms/record)"
+    )
+    return Throughput(
+        count / fast.seconds,
+        count / slow.seconds,
+        count / bare,
+        fast.cpu_ms_per_record(count),
+        slow.cpu_ms_per_record(count),
+    )
 
 
 def main() -> int:
@@ -258,19 +371,34 @@ def main() -> int:
     )
     ok = True
     with receiver_process(args.latency / 1000) as url:
-        fast_rate, slow_rate = throughput(url, count, args.concurrency, args.profile)
-        speedup = fast_rate / slow_rate
+        result = throughput(url, count, args.concurrency, args.profile)
+        speedup = result.concurrent / result.one_at_a_time
         met = speedup >= 5
         ok &= met
         print(f"speed-up: {speedup:.2f}x (target >= 5x: {'met' if met else 'MISSED'})")
+        share = result.concurrent / result.bare
+        if args.latency:
+            met = share >= BARE_SHARE
+            ok &= met
+            verdict = f"target >= {BARE_SHARE}x: {'met' if met else 'MISSED'}"
+        else:
+            verdict = "no target at 0 ms"
+        print(f"backfill / bare http.client loop: {share:.2f}x ({verdict})")
     with receiver_process(0.0) as url:
         if args.latency:
             reference = min(count, 2_000)
             print(
                 f"reference, receiver answering at once (CPU-bound; no target), N = {reference:,}:"
             )
-            fast_rate, slow_rate = throughput(url, reference, args.concurrency, False)
-            print(f"speed-up: {fast_rate / slow_rate:.2f}x")
+            result = throughput(url, reference, args.concurrency, False)
+            print(f"speed-up: {result.concurrent / result.one_at_a_time:.2f}x")
+            print(f"backfill / bare http.client loop: {result.concurrent / result.bare:.2f}x")
+        met = result.cpu_ms < CPU_BEFORE_MS
+        ok &= met
+        print(
+            f"client CPU per record, --concurrency {args.concurrency}, 0 ms receiver: "
+            f"{result.cpu_ms:.3f} ms (target < {CPU_BEFORE_MS} ms: {'met' if met else 'MISSED'})"
+        )
         if not args.no_memory:
             small, large = (2_000, 20_000) if args.quick else (10_000, 100_000)
             low = measure_memory(url, small)

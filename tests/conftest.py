@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-# vcrpy replaces http.client's connection classes while a cassette is in use; the webhook's
-# transport keeps the real ones it saw when imported, so import it before any cassette does.
-import customcd.delivery.stdlib_transport  # noqa: F401
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -255,6 +255,9 @@ def test_dry_run_imports_no_heavy_client(adapter: str, tmp_path: Path) -> None:
     assert _heavy(report["after_dry_run"]) == [], (
         f"a dry run in {adapter} imported heavy client libraries: {_heavy(report['after_dry_run'])}"
     )
+    # a dry run sends nothing: none of the HTTP client (nor what it alone needs) is imported
+    http = [m for m in ("httpx", "httpcore", "http.cookiejar") if m in report["after_dry_run"]]
+    assert http == [], f"a dry run in {adapter} imported {http}"
 
 
 def test_cli_import_is_light() -> None:
@@ -269,36 +272,3 @@ def test_cli_import_is_light() -> None:
     loaded_plugins = sorted(m for m in modules if m.startswith("customcd_"))
     assert loaded_plugins == [], f"importing the CLI loaded plugins: {loaded_plugins}"
     assert "httpx" not in modules, "importing the CLI imported httpx"
-
-
-#: httpx's own transport stack; the webhook client's stdlib transport needs none of it.
-HTTP_STACK = ("httpcore", "h11", "anyio", "certifi")
-
-
-def test_send_to_a_plain_http_receiver_imports_no_httpcore(tmp_path: Path) -> None:
-    """A real ``customcd send`` to the local receiver goes through http.client.
-
-    ``ssl`` is not checked: httpx imports it when it is imported. ``certifi`` is checked: the
-    default trust store is loaded on the first https request only.
-    """
-    from customcd.receiver import Receiver
-    from helpers_delivery import record_args
-
-    with Receiver(company_id="1", token="imports-token") as receiver:
-        env = {k: v for k, v in _clean_env().items() if not k.upper().endswith("_PROXY")}
-        env.update(
-            {
-                "CUSTOMCD_URL": receiver.url,
-                "CUSTOMCD_COMPANY_ID": "1",
-                "CUSTOMCD_TOKEN": "imports-token",
-                "CUSTOMCD_OUTBOX": str(tmp_path / "outbox.sqlite3"),
-                "XDG_STATE_HOME": str(tmp_path / "state"),
-            }
-        )
-        report, _ = _run_child(["send", *record_args("imports-1")], env, tmp_path)
-        assert report.get("exit") == 0, report["stderr"]
-        assert [b["job_id"] for b in receiver.accepted] == ["imports-1"]
-    modules = report["after_dry_run"]  # after main() returned: here, after a real send
-    assert "httpx" in modules and "http.client" in modules  # it did use the HTTP client
-    stack = sorted(m for m in modules if m.split(".", 1)[0] in HTTP_STACK)
-    assert stack == [], f"sending over plain http imported {stack}"

@@ -15,7 +15,7 @@ import pytest
 from customcd.config import Config
 from customcd.contract.problems import ConfigurationError, InvalidRecord
 from customcd.plugins import hookspecs
-from customcd.plugins.manager import DEFAULT_PLUGINS, get_plugin_manager
+from customcd.plugins.manager import get_plugin_manager
 
 ROOT = Path(__file__).resolve().parents[2]
 SHA = "c" * 40
@@ -46,24 +46,32 @@ def customcd_adapters():
 
 
 def make_distribution(
-    root: Path, *, name="toy-customcd", module="toy_customcd", entry="toyci", source=THROWAWAY
+    root: Path,
+    *,
+    name="toy-customcd",
+    module="toy_customcd",
+    entry="toyci",
+    source=THROWAWAY,
+    target=None,
+    version="1.2.3",
 ) -> Path:
     """Write a package and its installed metadata (dist-info with entry_points.txt) into root."""
+    target = target or module
     root.mkdir(parents=True, exist_ok=True)
     (root / f"{module}.py").write_text(textwrap.dedent(source))
     (root / "pyproject.toml").write_text(
         textwrap.dedent(f"""
         [project]
         name = "{name}"
-        version = "1.2.3"
+        version = "{version}"
         [project.entry-points.customcd]
-        {entry} = "{module}"
+        {entry} = "{target}"
     """)
     )
-    info = root / f"{name.replace('-', '_')}-1.2.3.dist-info"
+    info = root / f"{name.replace('-', '_')}-{version}.dist-info"
     info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.2.3\n")
-    (info / "entry_points.txt").write_text(f"[customcd]\n{entry} = {module}\n")
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+    (info / "entry_points.txt").write_text(f"[customcd]\n{entry} = {target}\n")
     return root
 
 
@@ -129,14 +137,73 @@ def test_builtin_adapters_are_separate_distributions_found_through_entry_points(
     assert found["azure-devops"] == "customcd-azure-devops"
     assert found["github-actions"] == "customcd-github-actions"
     assert found["git"] == "customcd-git"
-    assert DEFAULT_PLUGINS == ()  # no special path for built-ins
     core = ROOT / "core" / "src" / "customcd"
-    for path in core.glob("*.py"):
+    for path in core.rglob("*.py"):
         text = path.read_text()
         for module in ("customcd_jenkins", "customcd_gitlab", "customcd_azure_devops"):
             assert module not in text, f"{path.name} knows about {module}"
-    adapters = get_plugin_manager({}).adapters()
+    plugins = get_plugin_manager({})
+    adapters = plugins.adapters()
     assert {"jenkins", "gitlab", "azure-devops", "github-actions"} <= set(adapters)
+    # no special path for built-ins: each came through its distribution's entry point
+    for name, distribution in found.items():
+        assert plugins.info[name].distribution == distribution
+        assert plugins.info[name].version
+
+
+def test_an_entry_point_may_name_an_object_in_a_module(tmp_path, monkeypatch):
+    source = (
+        "from customcd import hookimpl\n"
+        "class Hooks:\n"
+        "    class Inner:\n"
+        "        @staticmethod\n"
+        "        @hookimpl\n"
+        "        def customcd_enrich(draft, context):\n"
+        "            draft.add_optional('from', 'inner')\n"
+    )
+    root = make_distribution(
+        tmp_path / "attr",
+        name="attr-customcd",
+        module="attr_customcd",
+        entry="attr",
+        source=source,
+        target="attr_customcd:Hooks.Inner",
+    )
+    monkeypatch.syspath_prepend(str(root))
+    plugins = get_plugin_manager({"CUSTOMCD_PLUGINS": "attr"})
+    assert set(plugins.info) == {"attr"}
+    assert plugins.info["attr"].distribution == "attr-customcd"
+    assert plugins.hooks_of("attr") == ["customcd_enrich"]
+    sys.modules.pop("attr_customcd", None)
+
+
+def test_the_first_of_two_installs_of_one_distribution_wins(toy_dist, tmp_path, monkeypatch):
+    # an older copy of the same distribution further down sys.path is shadowed, not a duplicate
+    older = make_distribution(
+        tmp_path / "older", name="toy-customcd", module="old_toy_customcd", version="0.9"
+    )
+    monkeypatch.setattr(sys, "path", [*sys.path, str(older)])
+    plugins = get_plugin_manager({"CUSTOMCD_PLUGINS": "toyci"})
+    assert plugins.info["toyci"].version == "1.2.3"
+    assert plugins.info["toyci"].module == "toy_customcd"
+    assert "old_toy_customcd" not in sys.modules
+
+
+def test_two_distributions_with_one_plugin_name_are_refused_loudly(toy_dist, tmp_path, monkeypatch):
+    other = make_distribution(
+        tmp_path / "other", name="other-customcd", module="other_customcd", entry="toyci"
+    )
+    monkeypatch.syspath_prepend(str(other))
+    with pytest.raises(ConfigurationError) as info:
+        get_plugin_manager({})
+    message = str(info.value)
+    assert "two plugins are named 'toyci'" in message
+    assert "toy-customcd" in message and "other-customcd" in message
+    assert "CUSTOMCD_DISABLE_PLUGINS" in message
+    # disabling one distribution by name settles it
+    plugins = get_plugin_manager({"CUSTOMCD_DISABLE_PLUGINS": "other-customcd"})
+    assert plugins.info["toyci"].distribution == "toy-customcd"
+    sys.modules.pop("other_customcd", None)
 
 
 def test_broken_import_is_a_warning_and_the_run_goes_on(tmp_path, monkeypatch, caplog):
@@ -375,3 +442,31 @@ def test_every_hookspec_is_documented_and_tested():
         for param in inspect.signature(spec).parameters:
             assert f":param {param}:" in spec.__doc__, f"{name} does not document {param}"
             assert param in docs, f"docs/plugins.md does not mention {name}'s {param}"
+
+
+def test_installed_plugins_are_scanned_once_per_sys_path(toy_dist, tmp_path, monkeypatch):
+    import importlib.metadata
+
+    from customcd.plugins import manager
+
+    calls = []
+    real = importlib.metadata.entry_points
+
+    def counting(**kwargs):
+        calls.append(kwargs)
+        return real(**kwargs)
+
+    monkeypatch.setattr(importlib.metadata, "entry_points", counting)
+    manager._installed.cache_clear()
+    first = get_plugin_manager({})
+    second = get_plugin_manager({})
+    assert calls == [{"group": "customcd"}]  # one scan for two managers
+    assert set(first.info) == set(second.info) and "toyci" in first.info
+    assert first.pm is not second.pm  # each manager is still a fresh one
+    later = make_distribution(
+        tmp_path / "later", name="later-customcd", module="later_customcd", entry="later"
+    )
+    monkeypatch.syspath_prepend(str(later))
+    assert "later" in get_plugin_manager({}).info  # a new sys.path is scanned afresh
+    assert len(calls) == 2
+    sys.modules.pop("later_customcd", None)

@@ -1,15 +1,20 @@
-"""Proxy variables are honoured: HTTP(S)_PROXY routes the request, NO_PROXY bypasses it."""
+"""Proxies and loopback: the proxy variables route a remote URL, a loopback URL never.
+
+Issue 16 items 5 and 6: a loopback ``http://`` request used to go through ``HTTP_PROXY`` /
+``ALL_PROXY`` with its Bearer token in clear, and ``http://anything.localhost`` counted as
+loopback though the system's resolver decides where it leads.
+"""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
+import socket
+import threading
+from collections.abc import Iterator
 
 import httpx
 import pytest
-from customcd.delivery.transport import Endpoint, make_client
+from customcd.contract.problems import ConfigurationError
+from customcd.delivery.transport import Endpoint, is_loopback, make_client
 from customcd.receiver import Receiver
 from customcd.testing import TEST_TOKEN
 
@@ -35,78 +40,94 @@ FLAGS = [
     "--no-replay",
 ]
 
+_PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
 
-def test_http_proxy_is_used_and_no_proxy_bypasses_it(customcd_cli, customcd_receiver, tmp_path):
+
+class Listener:
+    """A loopback "proxy" that records every connection made to it and the first bytes sent."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.settimeout(0.1)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.seen: list[bytes] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.settimeout(1.0)
+                try:
+                    self.seen.append(conn.recv(65536))
+                except OSError:
+                    self.seen.append(b"")
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+        self.sock.close()
+
+
+@pytest.fixture
+def listener() -> Iterator[Listener]:
+    proxy = Listener()
+    yield proxy
+    proxy.close()
+
+
+@pytest.fixture
+def no_proxy_variables(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in _PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    return monkeypatch
+
+
+@pytest.mark.parametrize("variable", ["HTTP_PROXY", "ALL_PROXY", "all_proxy", "http_proxy"])
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_a_loopback_url_never_goes_through_a_proxy(
+    customcd_cli, customcd_receiver, listener, tmp_path, variable: str, host: str
+) -> None:
+    url = customcd_receiver.url.replace("127.0.0.1", host)
+    env = {
+        "CUSTOMCD_URL": url,
+        "CUSTOMCD_COMPANY_ID": "1",
+        "CUSTOMCD_TOKEN": TEST_TOKEN,
+        "CUSTOMCD_OUTBOX": str(tmp_path / "o.db"),
+        "CUSTOMCD_DEADLINE": "3",
+        variable: listener.url,
+        "HTTPS_PROXY": listener.url,
+    }
+    run = customcd_cli(FLAGS, env=env)
+    assert "delivered job 'p1'" in run.stderr, run.stderr
+    assert [b["job_id"] for b in customcd_receiver.accepted] == ["p1"]
+    assert listener.seen == []  # the proxy saw no connection, let alone the token
+
+
+def test_a_remote_url_goes_through_the_proxy(customcd_cli, tmp_path) -> None:
+    # the "proxy" is the local receiver: it gets the request in absolute form and answers 404,
+    # and no name is ever resolved here (the proxy would resolve it)
     with Receiver(company_id="1", token=TEST_TOKEN) as proxy:
         env = {
-            "CUSTOMCD_URL": customcd_receiver.url,
+            "CUSTOMCD_URL": "http://allstacks.invalid:8080",
+            "CUSTOMCD_ALLOW_HTTP": "1",
             "CUSTOMCD_COMPANY_ID": "1",
             "CUSTOMCD_TOKEN": TEST_TOKEN,
             "CUSTOMCD_OUTBOX": str(tmp_path / "o.db"),
             "CUSTOMCD_DEADLINE": "3",
             "HTTP_PROXY": proxy.url,
-            "NO_PROXY": "",
         }
-        through = customcd_cli(FLAGS, env=env)
-        # the proxy got the request in absolute form (it is not a real proxy: it answers 404)
-        assert len(proxy.requests) == 1
-        assert proxy.requests[0].path.startswith(customcd_receiver.url + "/webhook/company/1/")
-        assert customcd_receiver.requests == []
-        assert "REJECTED" in through.stderr and "404" in through.stderr
-
-        env["NO_PROXY"] = "127.0.0.1,localhost"
-        direct = customcd_cli([*FLAGS[:4], "p2", *FLAGS[5:]], env=env)
-        assert "delivered job 'p2'" in direct.stderr
-        assert len(proxy.requests) == 1
-        assert json.loads(customcd_receiver.requests[0].body)["job_id"] == "p2"
-
-
-_PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
-
-#: In a fresh interpreter: one request that NO_PROXY keeps direct, then one through the proxy;
-#: which of httpx's own transport modules were imported after each.
-_CHILD = r"""
-import json, sys
-from customcd.delivery.transport import Endpoint, make_client
-direct, proxied = sys.argv[1:3]
-heavy = lambda: sorted(m for m in sys.modules if m.split(".")[0] in ("httpcore", "h11", "anyio"))
-client = make_client(Endpoint.parse(direct, "1"))
-report = {"direct": client.post(direct + "/webhook/company/1/cicd_job", content=b"{}").status_code}
-report["after_direct"] = heavy()
-report["proxied"] = client.post(proxied + "/webhook/company/1/cicd_job", content=b"{}").status_code
-report["after_proxied"] = heavy()
-client.close()
-print(json.dumps(report))
-"""
-
-
-def test_a_proxied_request_uses_httpx_proxy_transport_and_a_direct_one_no_httpcore(
-    customcd_receiver, tmp_path
-) -> None:
-    port = customcd_receiver.url.rsplit(":", 1)[1]
-    with Receiver(company_id="1", token=TEST_TOKEN) as proxy:
-        env = {k: v for k, v in os.environ.items() if k.upper() not in _PROXY_VARIABLES}
-        env.update({"HTTP_PROXY": proxy.url, "NO_PROXY": "127.0.0.1"})
-        proc = subprocess.run(
-            [sys.executable, "-c", _CHILD, customcd_receiver.url, f"http://localhost:{port}"],
-            env=env,
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert proc.returncode == 0, proc.stderr
-        report = json.loads(proc.stdout.strip().splitlines()[-1])
-        # NO_PROXY: straight to the receiver (no token: 401), and httpcore never imported
-        assert report["direct"] == 401
-        assert [r.path for r in customcd_receiver.requests] == ["/webhook/company/1/cicd_job"]
-        assert report["after_direct"] == []
-        # localhost is not in NO_PROXY: through the proxy, in absolute form, by httpx's transport
-        assert report["proxied"] == 404
-        assert [r.path for r in proxy.requests] == [
-            f"http://localhost:{port}/webhook/company/1/cicd_job"
-        ]
-        assert "httpcore" in report["after_proxied"]
+        run = customcd_cli(FLAGS, env=env)
+    assert [r.path for r in proxy.requests] == [
+        "http://allstacks.invalid:8080/webhook/company/1/cicd_job"
+    ]
+    assert "REJECTED" in run.stderr and "404" in run.stderr
 
 
 @pytest.mark.parametrize(
@@ -122,25 +143,33 @@ def test_a_proxied_request_uses_httpx_proxy_transport_and_a_direct_one_no_httpco
         ({"HTTP_PROXY": "http://proxy.example:3128", "NO_PROXY": "*"}, 0),
     ],
 )
-def test_the_proxy_routes_are_the_ones_httpx_would_make(monkeypatch, variables, routes) -> None:
-    """httpx ignores the proxy variables when given a transport: make_client mounts its map."""
-    for name in _PROXY_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.lower(), raising=False)
+def test_a_remote_endpoint_gets_exactly_the_routes_httpx_makes(
+    no_proxy_variables, variables, routes
+) -> None:
+    """The proxy variables, NO_PROXY included, are httpx's own business (``trust_env``)."""
     for name, value in variables.items():
-        monkeypatch.setenv(name, value)
+        no_proxy_variables.setenv(name, value)
     ours = make_client(Endpoint.parse("https://allstacks.example", "1"))
     theirs = httpx.Client(trust_env=True)
     try:
         made = [(p.pattern, t is None) for p, t in ours._mounts.items()]
         assert made == [(p.pattern, t is None) for p, t in theirs._mounts.items()]
         assert len(made) == routes
-        for transport in ours._mounts.values():
-            if transport is not None:  # the proxy, as httpx parsed it
-                assert str(transport.proxy.url).startswith("http://proxy.example:3128")
     finally:
         ours.close()
         theirs.close()
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:9", "http://localhost:9", "http://[::1]:9"])
+def test_a_loopback_endpoint_has_a_direct_route_above_every_proxy(no_proxy_variables, url) -> None:
+    no_proxy_variables.setenv("ALL_PROXY", "http://proxy.example:3128")
+    client = make_client(Endpoint.parse(url, "1"))
+    try:
+        target = httpx.URL(Endpoint.parse(url, "1").job_url)
+        first = next(t for p, t in client._mounts.items() if p.matches(target))
+        assert first is None  # None: the client's own transport, no proxy
+    finally:
+        client.close()
 
 
 def test_a_proxy_url_with_an_unknown_scheme_is_refused_when_the_client_is_made(
@@ -149,3 +178,47 @@ def test_a_proxy_url_with_an_unknown_scheme_is_refused_when_the_client_is_made(
     monkeypatch.setenv("HTTPS_PROXY", "ftp://proxy.example:21")
     with pytest.raises(ValueError, match="Unknown scheme for proxy URL"):
         make_client(Endpoint.parse("https://allstacks.example", "1"))
+
+
+@pytest.mark.parametrize(
+    "host", ["127.0.0.1", "127.1.2.3", "127.255.255.254", "localhost", "LocalHost", "::1", "[::1]"]
+)
+def test_loopback_is_a_literal_127_8_or_1_address_or_exactly_localhost(host: str) -> None:
+    assert is_loopback(host)
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "anything.localhost",
+        "localhost.",
+        "localhost.example",
+        "mylocalhost",
+        "128.0.0.1",
+        "0.0.0.0",
+        "::",
+        "::ffff:127.0.0.1",
+        "10.0.0.1",
+        "",
+    ],
+)
+def test_other_hosts_are_not_loopback(host: str) -> None:
+    assert not is_loopback(host)
+
+
+@pytest.mark.parametrize("url", ["http://anything.localhost:8080", "http://a.b.localhost"])
+def test_plain_http_to_a_localhost_subdomain_is_refused(url: str) -> None:
+    with pytest.raises(ConfigurationError, match="refusing plain http://"):
+        Endpoint.parse(url, "1")
+    assert Endpoint.parse(url, "1", allow_http=True).url.startswith("http://")
+
+
+def test_a_localhost_subdomain_ci_server_over_http_is_warned_about(caplog) -> None:
+    from customcd.delivery.transport import warn_if_cleartext
+
+    with caplog.at_level("WARNING", logger="customcd"):
+        warn_if_cleartext("http://localhost:8080", {"GITLAB_TOKEN": "x"})
+        assert caplog.records == []
+        warn_if_cleartext("http://jenkins.localhost:8080", {"JENKINS_API_TOKEN": "x"})
+    assert len(caplog.records) == 1
+    assert "unencrypted" in caplog.records[0].getMessage()

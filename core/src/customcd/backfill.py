@@ -38,6 +38,10 @@ __all__ = ["BackfillStats", "checkpoint_name", "exit_code", "run_backfill", "sum
 
 log = logging.getLogger("customcd.backfill")
 
+#: Worker threads per request in flight (``--concurrency``): a record is built, stored, sent and
+#: settled by one worker, and only the sending waits for the server.
+WORKERS_PER_REQUEST = 2
+
 
 @dataclass
 class BackfillStats:
@@ -192,7 +196,6 @@ def run_backfill(
     restart: bool = False,
     progress_stream: IO[str] | None = None,
     window_key: str | None = None,
-    client: Any = None,
     sender_factory: Callable[[], Sender] | None = None,
 ) -> BackfillStats:
     """Stream the adapter's history through the ``send`` pipeline; return the counts.
@@ -224,10 +227,10 @@ def run_backfill(
                 endpoint,
                 config.token,
                 policy=RetryPolicy(deadline=config.deadline, attempt_timeout=config.timeout),
-                client=client,
                 ca_bundle=config.ca_bundle,
                 ca_dir=config.ca_dir,
                 per_record=True,
+                connections=max(concurrency, 1),
             )
         )
         dispatcher = Dispatcher(
@@ -298,8 +301,13 @@ def run_backfill(
 
     in_flight: set[Future[None]] = set()
     limit = max(concurrency, 1)
+    # `limit` requests in flight at most (the sender's connections); twice as many workers, so
+    # that building, storing and settling records overlaps the requests instead of delaying them
+    workers = limit * WORKERS_PER_REQUEST
     try:
-        with ThreadPoolExecutor(max_workers=limit, thread_name_prefix="customcd-backfill") as pool:
+        with ThreadPoolExecutor(
+            max_workers=workers, thread_name_prefix="customcd-backfill"
+        ) as pool:
             for index, draft in enumerate(_drafts(adapter, query, stats)):
                 stats.add("read")
                 draft.adapter = adapter.name
@@ -309,7 +317,7 @@ def run_backfill(
                     handle(index, draft)
                 else:
                     in_flight.add(pool.submit(handle, index, draft))
-                    if len(in_flight) >= limit * 2:
+                    if len(in_flight) >= workers * 2:
                         finished, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
                         for future in finished:
                             future.result()

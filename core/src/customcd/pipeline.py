@@ -134,7 +134,6 @@ def run_send(
     reporter: Reporter,
     clock: Clock | None = None,
     now: float | None = None,
-    client: Any = None,
     replay: bool = True,
 ) -> RunResult:
     """Build, validate and deliver the current job; replay older pending records first.
@@ -165,14 +164,18 @@ def run_send(
     body, body_json, key = record.to_body(), record.to_json(), record.idempotency_key
 
     outbox = open_outbox(config, reporter)
+    sender: Sender | None = None
     try:
         endpoint = Endpoint.parse(config.url, config.company_id, allow_http=config.allow_http)
-        if client is None:
-            from .delivery.transport import make_client
-
-            client = make_client(
-                endpoint, ca_bundle=config.ca_bundle, ca_dir=config.ca_dir, timeout=config.timeout
-            )
+        sender = Sender(
+            endpoint,
+            config.token,
+            policy=RetryPolicy(deadline=config.deadline, attempt_timeout=config.timeout),
+            clock=clock,
+            ca_bundle=config.ca_bundle,
+            ca_dir=config.ca_dir,
+        )
+        sender.open()  # an unreadable CA bundle is a configuration problem, said now
         if config.token is None:
             raise ConfigurationError(
                 "no token: set CUSTOMCD_TOKEN (or --token-file) to your Allstacks personal access "
@@ -180,6 +183,8 @@ def run_send(
                 docs="configuration.md",
             )
     except ConfigurationError as exc:
+        if sender is not None:
+            sender.close()
         kept = False
         if outbox is not None:
             try:
@@ -196,16 +201,6 @@ def run_send(
         )
         raise ConfigurationError(f"{exc} ({where})", docs=exc.docs) from None
 
-    policy = RetryPolicy(deadline=config.deadline, attempt_timeout=config.timeout)
-    sender = Sender(
-        endpoint,
-        config.token,
-        policy=policy,
-        clock=clock,
-        client=client,
-        ca_bundle=config.ca_bundle,
-        ca_dir=config.ca_dir,
-    )
     dispatcher = Dispatcher(sender, outbox, on_outcome=lambda o: plugins.outcome(outcome=o))
     replayed: list[Outcome] = []
     try:

@@ -1,9 +1,11 @@
 """Sending records: the HTTP attempt loop and the outbox/ledger bookkeeping around it.
 
-:class:`Sender` posts one body with retries inside a hard deadline (each attempt runs on a worker
-thread that is abandoned when the deadline passes, so no slow, drip-fed or silent server can hold a
-run past it). :class:`Dispatcher` stores the record in the outbox first, sends it, and updates the
-ledger and the outbox by the result; it also replays older pending records.
+:class:`Sender` posts one body with retries inside a hard deadline: each attempt runs in the
+calling thread, on that thread's own httpx client, and the sender's one watchdog thread cuts its
+connection when the deadline passes (:mod:`~customcd.delivery.deadline`), so no slow, drip-fed or
+silent server can hold a run past it. :class:`Dispatcher` stores the record in the outbox first,
+sends it, and updates the ledger and the outbox by the result; it also replays older pending
+records.
 """
 
 from __future__ import annotations
@@ -12,23 +14,32 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..printable import network_text
 from ..repourl import redact_url
 from ..secret import SecretLike
+from .deadline import Line, Watchdog
 from .outbox import Outbox, OutboxUnavailable
 from .outcome import Outcome
 from .retry import RETRYABLE_STATUSES, Clock, RetryPolicy, SystemClock, parse_retry_after
-from .transport import Endpoint, make_client
+from .transport import HEADERS, Endpoint, make_client, tls_context
 
-__all__ = ["AttemptResult", "Dispatcher", "SendResult", "Sender"]
+if TYPE_CHECKING:
+    import ssl
+
+    import httpx
+
+__all__ = ["MAX_BODY", "AttemptResult", "Dispatcher", "SendResult", "Sender"]
 
 log = logging.getLogger("customcd.delivery.sender")
 
 _MAX_REASON = 300
+#: Reply bytes read at most (the webhook answers a few hundred); the rest is never read.
+MAX_BODY = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -78,14 +89,22 @@ def _reason_from(response: Any, text: str) -> str:
 class Sender:
     """Posts bodies to the endpoint with retries, backoff and one overall deadline.
 
+    Each attempt takes a *line* — an httpx client holding one kept-alive connection — for its
+    own use, and gives it back after: a line is never shared by two requests at once, which is
+    what lets the deadline cut the right connection. Lines are made when every existing one is
+    in use, up to ``connections``; the TLS trust is loaded once and shared by all.
+
     :param endpoint: where to post.
     :param token: the bearer token (``None`` sends no Authorization header).
     :param policy: the retry policy.
     :param clock: the clock (injectable).
-    :param client: an httpx client (default: one made by :func:`~customcd.delivery.transport.make_client`).
+    :param ca_bundle: a PEM file of CA certificates (else the default trust).
+    :param ca_dir: a folder of hashed CA certificates.
     :param per_record: give each record its own deadline (backfill) instead of one for the run.
         A ``Retry-After`` seen by any record pauses every record of this sender (rate limits are
         the server's, not one request's).
+    :param connections: requests in flight at most (backfill's ``--concurrency``); a thread
+        that finds every line busy waits for one. ``None``: one line per sending thread.
     """
 
     def __init__(
@@ -95,17 +114,24 @@ class Sender:
         *,
         policy: RetryPolicy | None = None,
         clock: Clock | None = None,
-        client: Any = None,
         ca_bundle: str | None = None,
         ca_dir: str | None = None,
         per_record: bool = False,
+        connections: int | None = None,
     ) -> None:
         self.endpoint = endpoint
         self._token = token
         self.policy = policy or RetryPolicy()
         self.clock = clock or SystemClock()
-        self._client = client
         self._ca = (ca_bundle, ca_dir)
+        self._tls: ssl.SSLContext | None = None
+        self._url: httpx.URL | None = None
+        self._lines: list[Line] = []  # every line made
+        self._idle: list[Line] = []  # lines not in use, the most recent last
+        self._max_lines = connections
+        self._making = 0  # lines being made (counted against ``connections`` already)
+        self._lines_cond = threading.Condition()
+        self._watchdog = Watchdog()
         self._started = self.clock.monotonic()
         self.per_record = per_record
         #: seconds of the deadline kept back (replays leave half of it to the current record)
@@ -113,22 +139,63 @@ class Sender:
         self._pause_until = 0.0
         self._pause_lock = threading.Lock()
 
+    def _new_line(self) -> Line:
+        """A line of its own, with the sender's TLS trust (loaded on the first line)."""
+        with self._lines_cond:
+            if self._tls is None:
+                self._tls = tls_context(self.endpoint, *self._ca)
+            tls = self._tls
+        return Line(make_client(self.endpoint, verify=tls, timeout=self.policy.attempt_timeout))
+
+    @contextmanager
+    def _line(self) -> Iterator[Line]:
+        """Take an idle line (or make one, or wait for one) for the ``with`` block."""
+        with self._lines_cond:
+            while not self._idle and self._max_lines is not None:
+                if len(self._lines) + self._making < self._max_lines:
+                    break
+                self._lines_cond.wait()
+            line = self._idle.pop() if self._idle else None
+            if line is None:
+                self._making += 1
+        if line is None:
+            try:
+                line = self._new_line()
+            finally:
+                with self._lines_cond:
+                    self._making -= 1
+                    if line is not None:
+                        self._lines.append(line)
+                    self._lines_cond.notify()
+        try:
+            yield line
+        finally:
+            with self._lines_cond:
+                self._idle.append(line)
+                self._lines_cond.notify()
+
+    def open(self) -> None:
+        """Make a line now, so that an unreadable CA bundle is said before anything is sent.
+
+        :raises ConfigurationError: when the CA bundle cannot be read.
+        """
+        with self._line():
+            pass
+
     @property
-    def client(self) -> Any:
-        """The httpx client, made on first use."""
-        if self._client is None:
-            self._client = make_client(
-                self.endpoint,
-                ca_bundle=self._ca[0],
-                ca_dir=self._ca[1],
-                timeout=self.policy.attempt_timeout,
-            )
-        return self._client
+    def client(self) -> httpx.Client:
+        """The httpx client of an idle line (made if there is none)."""
+        with self._line() as line:
+            client: httpx.Client = line.client
+        return client
 
     def close(self) -> None:
-        """Close the HTTP client."""
-        if self._client is not None:
-            self._client.close()
+        """Close every line's client and stop the watchdog."""
+        self._watchdog.close()
+        with self._lines_cond:
+            lines, self._lines, self._idle = self._lines, [], []
+        for line in lines:
+            line.close()
 
     def remaining(self, started: float | None = None) -> float:
         """Seconds left of the deadline that began at ``started`` (default: the run's start).
@@ -146,26 +213,66 @@ class Sender:
         with self._pause_lock:
             return max(self._pause_until - self.clock.monotonic(), 0.0)
 
-    def _headers(self, key: str) -> dict[str, str]:
-        headers = {
-            "Content-Type": "application/json",
-            "Idempotency-Key": key,
-            "Accept": "application/json",
-        }
-        if self._token is not None:
-            headers["Authorization"] = "Bearer " + self._token.get_secret_value()
-        return headers
-
-    def _attempt(self, key: str, payload: bytes, timeout: float) -> AttemptResult:
+    def _request(self, key: str, payload: bytes) -> httpx.Request:
+        """The attempt's request, built before a line is taken (the line is held on the wire only)."""
         import httpx
 
+        if self._url is None:
+            self._url = httpx.URL(self.endpoint.job_url)
+        headers = {**HEADERS, "Idempotency-Key": key}
+        if self._token is not None:
+            headers["Authorization"] = "Bearer " + self._token.get_secret_value()
+        return httpx.Request("POST", self._url, headers=headers, content=payload)
+
+    def _attempt(self, key: str, payload: bytes, started: float) -> AttemptResult:
+        """One POST, cut by the deadline if its answer is not read whole in time.
+
+        httpx's timeouts bound each phase (connect, each write, each read), not a drip-fed
+        answer: the watchdog cuts the line's connection when the deadline that began at
+        ``started`` passes. Waiting for a free line counts against the deadline too.
+        """
         try:
-            response = self.client.post(
-                self.endpoint.job_url,
-                content=payload,
-                headers=self._headers(key),
-                timeout=httpx.Timeout(timeout),
-            )
+            request = self._request(key, payload)
+        except (UnicodeError, ValueError, TypeError) as exc:  # a header httpx cannot encode
+            text = _scrub(f"{type(exc).__name__}: {exc}", self._token)
+            return AttemptResult(None, f"{text} — check CUSTOMCD_URL and the token", fatal=True)
+        with self._line() as line:
+            budget = self.remaining(started)
+            if budget <= 0.05:
+                return AttemptResult(None, "deadline reached while waiting for a connection")
+            timeout = max(min(self.policy.attempt_timeout, budget), 0.05)
+            with self._watchdog.limit(budget, line.cut) as alarm:
+                try:
+                    answer = self._exchange(line, request, timeout)
+                except Exception as exc:  # never let one attempt's surprise stop the record
+                    answer = AttemptResult(
+                        None, _scrub(f"{type(exc).__name__}: {exc}", self._token)
+                    )
+        if isinstance(answer, AttemptResult):
+            if alarm.fired and not answer.fatal:
+                return AttemptResult(None, f"no complete response within {budget:.1f}s (deadline)")
+            return answer
+        response, raw = answer
+        return AttemptResult(
+            response.status_code,
+            _scrub(_reason_from(response, _text(response, raw)), self._token),
+            response.headers.get("Retry-After"),
+            response.headers.get("Location"),
+        )
+
+    def _exchange(
+        self, line: Line, request: httpx.Request, timeout: float
+    ) -> tuple[httpx.Response, bytes] | AttemptResult:
+        """Send ``request`` on ``line``: the response and its first bytes, or why not."""
+        import httpx
+
+        request.extensions = {"timeout": httpx.Timeout(timeout).as_dict(), "trace": line.trace}
+        try:
+            response = line.client.send(request, stream=True)
+            try:
+                raw = _read_capped(response)
+            finally:
+                response.close()
         except httpx.TimeoutException:
             return AttemptResult(None, f"timed out after {timeout:.1f}s")
         except (httpx.InvalidURL, httpx.UnsupportedProtocol, httpx.LocalProtocolError) as exc:
@@ -183,36 +290,7 @@ class Sender:
                     fatal=True,
                 )
             return AttemptResult(None, text)
-        text = response.text[:2000]
-        return AttemptResult(
-            response.status_code,
-            _scrub(_reason_from(response, text), self._token),
-            response.headers.get("Retry-After"),
-            response.headers.get("Location"),
-        )
-
-    def _attempt_within(self, key: str, payload: bytes, budget: float) -> AttemptResult:
-        """Run one attempt on a worker thread; give up on it when ``budget`` runs out.
-
-        HTTP timeouts bound each read, not a whole response: only the thread bounds a server that
-        drips its answer byte by byte (in backfill too, where a stuck record would outlive its
-        lease).
-        """
-        box: list[AttemptResult] = []
-        timeout = max(min(self.policy.attempt_timeout, budget), 0.05)
-
-        def run() -> None:
-            try:
-                box.append(self._attempt(key, payload, timeout))
-            except Exception as exc:  # never let a worker die silently
-                box.append(AttemptResult(None, _scrub(f"{type(exc).__name__}: {exc}", self._token)))
-
-        worker = threading.Thread(target=run, name="customcd-attempt", daemon=True)
-        worker.start()
-        worker.join(budget)
-        if not box:
-            return AttemptResult(None, f"no complete response within {budget:.1f}s (deadline)")
-        return box[0]
+        return response, raw
 
     def send(self, key: str, payload: bytes) -> SendResult:
         """Post one body until it is delivered, permanently refused, or the deadline is near."""
@@ -234,7 +312,7 @@ class Sender:
             if budget <= 0.05:
                 break
             attempts += 1
-            last = self._attempt_within(key, payload, budget)
+            last = self._attempt(key, payload, started)
             status = last.status
             if last.fatal:
                 break
@@ -260,6 +338,26 @@ class Sender:
             log.info("attempt %d: %s; retrying in %.1fs", attempts, last.reason, wait)
             self.clock.sleep(wait)
         return SendResult("pending", last.status, last.reason, attempts)
+
+
+def _read_capped(response: httpx.Response) -> bytes:
+    """The reply's bytes as they came, up to :data:`MAX_BODY` (the rest is never read)."""
+    data = bytearray()
+    for chunk in response.iter_raw():
+        data += chunk
+        if len(data) >= MAX_BODY:
+            break
+    return bytes(data[:MAX_BODY])
+
+
+def _text(response: httpx.Response, raw: bytes) -> str:
+    """The start of the reply as text ("" when it came compressed though it was not asked to)."""
+    if response.headers.get("Content-Encoding", "identity").strip().lower() != "identity":
+        return ""
+    try:
+        return raw[:8000].decode(response.charset_encoding or "utf-8", errors="replace")[:2000]
+    except LookupError:  # a charset Python does not know
+        return raw[:8000].decode("utf-8", errors="replace")[:2000]
 
 
 def _scrub(text: str, token: SecretLike | None) -> str:

@@ -1,15 +1,14 @@
 """The webhook endpoint and the HTTP client: URL rules, TLS, proxies, no redirects.
 
-Only this module builds the httpx client; it never logs headers, and the token lives in a
-:class:`~pydantic.SecretStr` until the request is built.
+Only this module builds the httpx client (plain httpx, its own transport); nothing here logs
+headers, and the token lives in a :class:`~pydantic.SecretStr` until the request is built.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
@@ -17,12 +16,30 @@ from urllib.parse import quote, urlsplit
 from ..contract.problems import ConfigurationError
 
 if TYPE_CHECKING:
+    import http.cookiejar
     import ssl
 
     import httpx
 
-__all__ = ["Endpoint", "make_client", "quiet_http_loggers", "warn_if_cleartext"]
+__all__ = [
+    "HEADERS",
+    "Endpoint",
+    "is_loopback",
+    "make_client",
+    "quiet_http_loggers",
+    "tls_context",
+    "warn_if_cleartext",
+]
 
+
+#: The headers of every webhook request, besides its Idempotency-Key and Authorization.
+#: Replies are asked for uncompressed, so the bytes read are the bytes kept.
+HEADERS = {
+    "User-Agent": "customcd",
+    "Accept": "application/json",
+    "Accept-Encoding": "identity",
+    "Content-Type": "application/json",
+}
 
 #: A DNS name (ASCII, IDNs in punycode) or an IPv4/IPv6 literal.
 _HOST = re.compile(
@@ -37,15 +54,23 @@ def _shown(url: str) -> str:
     return repr(text)
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is loopback: a literal 127.0.0.0/8 or ::1 address, or exactly ``localhost``.
+
+    Any other name, ``*.localhost`` included, is resolved through the system's resolver and may
+    lead anywhere, so it is not loopback.
+    """
     import ipaddress
 
+    if host.lower() == "localhost":
+        return True
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
+        address = ipaddress.ip_address(host.strip("[]"))
     except ValueError:
         return False
+    if address.version == 4:
+        return address in ipaddress.IPv4Network("127.0.0.0/8")
+    return address == ipaddress.IPv6Address("::1")
 
 
 @dataclass(frozen=True)
@@ -103,7 +128,7 @@ class Endpoint:
                 f"CUSTOMCD_URL {_shown(url)} must not have a query or fragment",
                 docs="configuration.md",
             )
-        if parts.scheme == "http" and not allow_http and not _is_loopback(parts.hostname):
+        if parts.scheme == "http" and not allow_http and not is_loopback(parts.hostname):
             raise ConfigurationError(
                 f"refusing plain http:// to {parts.hostname}: the token would travel unencrypted; "
                 "use https://, or pass --allow-http (CUSTOMCD_ALLOW_HTTP=1) if you must",
@@ -136,83 +161,48 @@ class _NoAuthFilter(logging.Filter):
 
 
 def quiet_http_loggers() -> None:
-    """Keep httpx/httpcore at INFO at most and filter anything that mentions credentials."""
+    """Keep httpx/httpcore at INFO at most and filter anything that mentions credentials.
+
+    A logger nobody configured is set to WARNING: httpx's INFO line for every request would
+    only be made and thrown away (customcd logs its own outcomes).
+    """
     for name in ("httpx", "httpcore", "hpack"):
         logger = logging.getLogger(name)
-        if logger.level == logging.NOTSET or logger.level < logging.INFO:
+        if logger.level == logging.NOTSET:
+            logger.setLevel(logging.WARNING)
+        elif logger.level < logging.INFO:
             logger.setLevel(logging.INFO)
         if not any(isinstance(f, _NoAuthFilter) for f in logger.filters):
             logger.addFilter(_NoAuthFilter())
 
 
-def ssl_context(ca_bundle: str | None, ca_dir: str | None) -> ssl.SSLContext | bool:
-    """The TLS verification to use: a custom CA file/dir, else the default trust store.
+def tls_context(
+    endpoint: Endpoint, ca_bundle: str | None = None, ca_dir: str | None = None
+) -> ssl.SSLContext:
+    """The TLS verification of the endpoint's client; TLS is always verified.
 
-    :raises ConfigurationError: when the CA bundle cannot be read.
+    A custom CA file or folder when given, else httpx's default trust (``SSL_CERT_FILE`` /
+    ``SSL_CERT_DIR``, else certifi). A plain-http endpoint gets a context that trusts no CA at
+    all (no TLS happens on its client; were it ever to, it would fail closed), so a send to a
+    loopback receiver never parses a CA bundle.
+
+    :raises ConfigurationError: when the CA bundle cannot be read (https endpoints only).
     """
-    if not ca_bundle and not ca_dir:
-        return True
     import ssl
 
+    if not endpoint.is_https:
+        return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    if not ca_bundle and not ca_dir:
+        import httpx
+
+        return httpx.create_ssl_context(trust_env=True)
     try:
-        return ssl.create_default_context(cafile=ca_bundle or None, capath=ca_dir or None)
+        context = ssl.create_default_context(cafile=ca_bundle or None, capath=ca_dir or None)
     except (OSError, ssl.SSLError) as exc:
         raise ConfigurationError(
             f"cannot load the CA bundle {ca_bundle or ca_dir}: {exc}", docs="troubleshooting.md"
         ) from None
-
-
-def _trust_nothing() -> ssl.SSLContext:
-    """The TLS context of a plain-http endpoint's client: no CA at all, so it fails closed."""
-    import ssl
-
-    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-
-
-def _proxy_mounts(
-    verify: Callable[[], ssl.SSLContext],
-) -> dict[str, httpx.BaseTransport | None]:
-    """The mounts httpx makes for the proxy variables; each proxy transport made on first use.
-
-    httpx reads HTTP_PROXY, HTTPS_PROXY, ALL_PROXY and NO_PROXY only when it builds its own
-    transport; with ``transport=`` it ignores them. So the same map, from httpx's own reader
-    (the private ``httpx._utils.get_environment_proxies``; ``tests/core/test_transport_proxy.py``
-    compares the routes with the ones ``httpx.Client`` makes, to catch a change), is mounted here: a proxied URL goes through ``httpx.HTTPTransport(proxy=...)`` exactly as before
-    (same TLS trust, ``trust_env``); a ``None`` mount (NO_PROXY) uses the client's transport. A
-    proxy URL with an unknown scheme is still refused when the client is made.
-    """
-    import httpx
-    from httpx._utils import get_environment_proxies
-
-    class MadeOnUse(httpx.BaseTransport):
-        """httpx's proxy transport, built on its first request (it imports httpcore)."""
-
-        def __init__(self, proxy: httpx.Proxy) -> None:
-            self.proxy = proxy
-            self._made: httpx.BaseTransport | None = None
-            self._lock = threading.Lock()
-
-        def handle_request(self, request: httpx.Request) -> httpx.Response:
-            """Build the proxy transport if needed and let it send ``request``."""
-            with self._lock:
-                if self._made is None:
-                    self._made = httpx.HTTPTransport(
-                        verify=verify(), trust_env=True, proxy=self.proxy
-                    )
-                made = self._made
-            return made.handle_request(request)
-
-        def close(self) -> None:
-            """Close the proxy transport if it was built."""
-            with self._lock:
-                made, self._made = self._made, None
-            if made is not None:
-                made.close()
-
-    return {
-        pattern: None if url is None else MadeOnUse(httpx.Proxy(url=url))
-        for pattern, url in get_environment_proxies().items()
-    }
+    return context
 
 
 def make_client(
@@ -221,44 +211,55 @@ def make_client(
     ca_bundle: str | None = None,
     ca_dir: str | None = None,
     timeout: float = 10.0,
-    **extra: Any,
-) -> Any:
-    """An httpx client that verifies TLS, honours proxy variables and never follows redirects.
+    verify: ssl.SSLContext | None = None,
+) -> httpx.Client:
+    """The httpx client of one sending thread: TLS verified, proxies, no redirects, one connection.
 
-    Requests go through :class:`~customcd.delivery.stdlib_transport.StdlibTransport` (http.client, so
-    neither httpcore nor h11 nor anyio is imported), except those the proxy variables route to a
-    proxy: they go through httpx's own proxy transport (see :func:`_proxy_mounts`).
+    Plain httpx with its own transport: ``verify=`` the endpoint's :func:`tls_context` (or
+    ``verify``, to share one context between threads), ``trust_env=True`` for the standard proxy
+    variables (``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY``, ``NO_PROXY``) with one rule of ours
+    on top — a loopback endpoint is never reached through a proxy (its requests would carry the
+    token in clear to the proxy) — ``follow_redirects=False`` (the token is never sent to another
+    URL), ``timeout`` for each phase (connecting, each write, each read) and at most one
+    connection, kept alive: the deadline (:mod:`~customcd.delivery.deadline`) needs to know which
+    socket a request is on. Replies are asked for without compression (``Accept-Encoding:
+    identity``), so that the bytes read are the bytes kept, and no cookie is ever kept.
 
     :raises ConfigurationError: when the CA bundle cannot be read (https endpoints only).
     """
     import httpx
 
-    from .stdlib_transport import StdlibTransport
-
     quiet_http_loggers()
-    tls: ssl.SSLContext | Callable[[], ssl.SSLContext] | None
-    if endpoint.is_https:
-        # a custom CA is read now, so an unreadable bundle is a configuration error, not a retry;
-        # the default trust (certifi or SSL_CERT_FILE/SSL_CERT_DIR, as httpx) on the first request
-        verify = ssl_context(ca_bundle, ca_dir)
-        tls = None if isinstance(verify, bool) else verify
-    else:
-        # plain http (loopback): no TLS ever happens on this client, so do not parse the CA
-        # bundle; an empty context would refuse any certificate (fails closed)
-        tls = _trust_nothing
-    transport = StdlibTransport(ssl_context=tls)
-    options: dict[str, Any] = {
-        "transport": transport,
-        "mounts": _proxy_mounts(transport.tls_context),
-        **extra,
-    }
+    host = urlsplit(endpoint.url).hostname or ""
+    # the mount of the endpoint's own host wins over every proxy route httpx reads from the
+    # environment: None is "the client's own transport", i.e. no proxy
+    direct = {f"all://{'[' + host + ']' if ':' in host else host}": None}
     return httpx.Client(
-        follow_redirects=False,
+        verify=verify if verify is not None else tls_context(endpoint, ca_bundle, ca_dir),
         trust_env=True,
+        mounts=direct if is_loopback(host) else None,
+        follow_redirects=False,
         timeout=httpx.Timeout(timeout),
-        headers={"User-Agent": "customcd"},
-        **options,
+        limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+        headers=HEADERS,
+        cookies=_no_cookies(),
     )
+
+
+def _no_cookies() -> http.cookiejar.CookieJar:
+    """A cookie jar that keeps nothing.
+
+    The webhook has no session: no answer can plant state into later requests, and no reply's
+    headers are parsed for cookies. (``http.cookiejar`` is imported here, with httpx: a dry run
+    imports neither.)
+    """
+    import http.cookiejar
+
+    class NoCookies(http.cookiejar.CookieJar):
+        def extract_cookies(self, response: Any, request: Any) -> None:
+            """Keep no cookie."""
+
+    return NoCookies()
 
 
 def warn_if_cleartext(server: str, env: Mapping[str, str]) -> None:
@@ -267,7 +268,7 @@ def warn_if_cleartext(server: str, env: Mapping[str, str]) -> None:
     A plain ``http://`` CI server on a private network is allowed (many Jenkins servers are).
     """
     parts = urlsplit(server)
-    if parts.scheme != "http" or _is_loopback(parts.hostname or ""):
+    if parts.scheme != "http" or is_loopback(parts.hostname or ""):
         return
     credentials = (
         "JENKINS_API_TOKEN",

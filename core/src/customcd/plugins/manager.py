@@ -1,8 +1,9 @@
 """Finding, loading and calling plugins.
 
 :func:`get_plugin_manager` builds a fresh :class:`Plugins` each time (no module-level singleton):
-it adds the hook specs, registers the built-in plugins and every ``customcd`` entry point through
-one path, honours ``CUSTOMCD_PLUGINS`` (allow-list) and ``CUSTOMCD_DISABLE_PLUGINS`` (block-list),
+it adds the hook specs, registers every ``customcd`` entry point that
+:func:`importlib.metadata.entry_points` finds — the CI adapters that ship with customcd are
+separate distributions and load exactly like a third party's plugin — honours ``CUSTOMCD_PLUGINS`` (allow-list) and ``CUSTOMCD_DISABLE_PLUGINS`` (block-list),
 and checks that every hook implementation matches a spec. Callers use the typed methods of
 :class:`Plugins`, never ``pm.hook`` directly; each hook implementation is called on its own so
 that one broken plugin is reported and skipped while the run goes on.
@@ -10,10 +11,9 @@ that one broken plugin is reported and skipped while the run goes on.
 
 from __future__ import annotations
 
-import importlib
+import functools
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -30,13 +30,9 @@ if TYPE_CHECKING:
     from .adapter import Adapter
     from .draft import CollectContext, Draft
 
-__all__ = ["DEFAULT_PLUGINS", "PluginInfo", "Plugins", "get_plugin_manager"]
+__all__ = ["PluginInfo", "Plugins", "get_plugin_manager"]
 
 log = logging.getLogger("customcd.plugins.manager")
-
-#: Plugins that ship inside the ``customcd`` distribution itself, registered through the same
-#: path as entry points (module paths). The CI adapters are separate distributions.
-DEFAULT_PLUGINS: tuple[str, ...] = ()
 
 
 class PluginInfo:
@@ -129,8 +125,9 @@ class Plugins:
         if self.pm.has_plugin(name) or name in self.info:
             other = self.info.get(name)
             where = f" (from {other.distribution or 'code'})" if other else ""
+            new = PluginInfo(name, distribution, version, source=source).distribution
             raise ConfigurationError(
-                f"two plugins are named {name!r}: {distribution or 'code'} and the one already "
+                f"two plugins are named {name!r}: {new or 'code'} and the one already "
                 f"registered{where}; uninstall one or disable it with CUSTOMCD_DISABLE_PLUGINS",
                 docs="plugins.md",
             )
@@ -255,15 +252,23 @@ class Plugins:
 
 
 def _entry_points() -> Sequence[Any]:
-    from .entrypoints import find_entry_points
+    """The installed ``customcd`` entry points, found by :mod:`importlib.metadata`.
 
-    return find_entry_points(NAME)
+    One scan per ``sys.path``: a command builds its plugin manager more than once (its
+    subcommands, then its own work), and the scan reads every installed distribution's metadata.
+    A path that changes (a program or a test adding a folder) is scanned afresh.
+    """
+    import sys
+
+    return _installed(tuple(sys.path))
 
 
-def _load(target: str) -> ModuleType | Any:
-    module_name, _, attr = target.partition(":")
-    module = importlib.import_module(module_name)
-    return getattr(module, attr) if attr else module
+@functools.lru_cache(maxsize=8)
+def _installed(path: tuple[str, ...]) -> tuple[Any, ...]:
+    """The ``customcd`` entry points of the distributions on ``path`` (see :func:`_entry_points`)."""
+    from importlib.metadata import entry_points
+
+    return tuple(entry_points(group=NAME))
 
 
 def get_plugin_manager(
@@ -272,7 +277,7 @@ def get_plugin_manager(
     extra: Iterable[tuple[str, Any]] = (),
     entry_points: Sequence[Any] | None = None,
 ) -> Plugins:
-    """Build a fresh plugin manager: specs, built-ins, entry points, ``check_pending()``.
+    """Build a fresh plugin manager: specs, entry points, ``extra``, ``check_pending()``.
 
     :param env: where ``CUSTOMCD_PLUGINS`` / ``CUSTOMCD_DISABLE_PLUGINS`` are read (default:
         ``os.environ``).
@@ -293,11 +298,6 @@ def get_plugin_manager(
         if any(n in disabled for n in names):
             return False
         return allowed is None or any(n in allowed for n in names)
-
-    for path in DEFAULT_PLUGINS:
-        short = path.rsplit(".", 1)[-1]
-        if wanted(short, path):
-            plugins.register(_load(path), name=short, distribution="customcd")
 
     by_distribution = bool(disabled) or allowed is not None
     for ep in _entry_points() if entry_points is None else entry_points:
