@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from .builder import Built, build_job_from_environment
 from .config import Config
 from .contract.job import Job
-from .contract.problems import ConfigurationError, InvalidRecord
+from .contract.problems import ConfigurationError
 from .delivery.outcome import Outcome
 from .plugins.adapter import Adapter
 from .plugins.manager import Plugins
@@ -47,27 +47,22 @@ class RunResult:
 
 
 def apply_before_send(plugins: Plugins, record: Job, *, now: float) -> tuple[Job, str | None]:
-    """Run the before-send hooks: a changed body is validated again; a veto gives its reason.
+    """Run the before-send hooks: each change is validated; a veto gives its reason.
 
-    :raises InvalidRecord: when a plugin's change breaks the contract (the plugin is named).
+    A plugin whose change breaks the contract (or that raises) is named in a warning and its
+    change undone: the record is sent as it was before that plugin.
     """
     if not plugins.implements("customcd_before_send"):
         return record, None
     body = record.to_body()
-    veto = plugins.before_send(body=body, job=record)
+    veto = plugins.before_send(
+        body=body, job=record, check=lambda changed: Job.from_body(changed, now=now)
+    )
     if veto is not None:
         plugin, reason = veto
         return record, f"vetoed by plugin {plugin!r}: {reason}"
     if body != record.to_body():
-        try:
-            record = Job.from_body(body, now=now)
-        except InvalidRecord as exc:
-            raise InvalidRecord(
-                [
-                    replace(p, rule=p.rule + " (changed by a before-send plugin)")
-                    for p in exc.problems
-                ]
-            ) from None
+        record = Job.from_body(body, now=now)  # every change in it was checked already
     return record, None
 
 
