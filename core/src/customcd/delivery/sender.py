@@ -312,15 +312,24 @@ class Dispatcher:
         except OutboxUnavailable as exc:
             if self.require_outbox:
                 raise
-            self.outbox_error = str(exc)
-            log.error("%s", exc)
+            self.outbox_error = str(exc)  # the caller says it, once
+            log.debug("%s", exc)
             self.outbox = None
             return None
 
-    def store(self, key: str, body_json: str) -> str | None:
-        """Write a record to the outbox without sending it (see :meth:`Outbox.add`)."""
-        result: str | None = self._guard(lambda box: box.add(key, body_json))
+    def store(self, key: str, body_json: str, *, claim: bool = False) -> str | None:
+        """Write a record to the outbox without sending it (see :meth:`Outbox.add`).
+
+        :param claim: also lease it to this process, in the same transaction, so that no other
+            process's replay takes it (send it then with :meth:`send_claimed`).
+        """
+        lease = self._lease() if claim else None
+        result: str | None = self._guard(lambda box: box.add(key, body_json, claim_for=lease))
         return result
+
+    def send_claimed(self, key: str, body: dict[str, Any], body_json: str) -> Outcome:
+        """Send and settle a record this process has claimed (:meth:`store` with ``claim``)."""
+        return self._send_claimed(key, body, body_json)
 
     def deliver(self, key: str, body: dict[str, Any], body_json: str) -> Outcome:
         """Store, send and settle one record."""
