@@ -22,6 +22,7 @@ from ..secret import SecretLike
 from .outbox import Outbox, OutboxUnavailable
 from .outcome import Outcome
 from .retry import RETRYABLE_STATUSES, Clock, RetryPolicy, SystemClock, parse_retry_after
+from .tls_advice import tls_advice
 from .transport import Endpoint, make_client
 
 __all__ = ["AttemptResult", "Dispatcher", "SendResult", "Sender"]
@@ -175,13 +176,7 @@ class Sender:
         except httpx.HTTPError as exc:
             text = _scrub(f"{type(exc).__name__}: {exc}", self._token)
             if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
-                return AttemptResult(
-                    None,
-                    "TLS certificate verification failed: the server's certificate is not "
-                    "trusted; give its CA with --ca-bundle (or SSL_CERT_FILE) — see "
-                    "docs/troubleshooting.md",
-                    fatal=True,
-                )
+                return AttemptResult(None, tls_advice(text), fatal=True)
             return AttemptResult(None, text)
         text = response.text[:2000]
         return AttemptResult(
