@@ -180,3 +180,17 @@ def test_a_dry_run_with_a_configuration_problem_keeps_nothing(harness: Harness, 
     assert run.exit_code == 78
     assert run.stdout == ""
     assert not harness.outbox_path.exists() or kept_bodies(harness) == []
+
+
+def test_a_record_that_cannot_be_built_without_the_broken_file_says_both(
+    harness: Harness, receiver, tmp_path
+) -> None:
+    # the service id would come from the routing rule of a customcd.toml that is not valid TOML
+    (tmp_path / "customcd.toml").write_text("[[route]]\nservice_id = 7\nmatch = {\n")
+    args = [a for a in record_args() if a not in ("--service-id", "2")]
+    run = harness.run(["send", *args], harness.env(receiver.url))
+    assert run.exit_code == 0
+    assert "service_id: is not set" in run.stderr
+    assert "customcd: the configuration has problems too: " in run.stderr
+    assert "is not valid TOML" in run.stderr
+    assert receiver.requests == []

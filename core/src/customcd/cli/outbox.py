@@ -6,6 +6,7 @@ import json
 import os
 import sys
 import time
+from collections import Counter
 from typing import Any
 
 import click
@@ -199,7 +200,7 @@ def outbox_flush(rejected: bool, **settings: Any) -> None:
         box.close()
         sys.exit(OutboxUnavailable.exit_code if strict else 0)
     try:
-        left = {state: box.count(state) for state in ("pending", "rejected", "unreadable")}
+        left = Counter(entry.state for entry in box.entries())
     except OutboxUnavailable as exc:
         reporter.line(f"customcd: {exc}{docs_hint(exc)}")
         sys.exit(exc.exit_code if strict else 0)

@@ -70,6 +70,7 @@ def send(optional: tuple[str, ...], dry_run: bool, no_replay: bool, **flags: Any
     fields = {k: v for k, v in flags.items() if k not in SETTING_NAMES}
     strict = strict_from(settings) or dry_run
     reporter = Reporter()
+    config = None
     try:
         # leniently for a send: a configuration problem never costs the record (it is kept);
         # a dry run keeps nothing, so it stops at the first problem
@@ -110,5 +111,8 @@ def send(optional: tuple[str, ...], dry_run: bool, no_replay: bool, **flags: Any
                 "customcd: nothing was sent; fix the fields above (flags win over "
                 "everything) and run again"
             )
+            if config is not None and config.problems:  # a broken customcd.toml may be why
+                said = "; ".join(str(problem) for problem in config.problems.values())
+                reporter.line(f"customcd: the configuration has problems too: {said}")
         sys.exit(exc.exit_code if strict else 0)
     sys.exit(exit_code_for(result.outcome) if strict else 0)

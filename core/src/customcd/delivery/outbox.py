@@ -337,10 +337,6 @@ class Outbox:
         entries = [_entry(row) for row in rows]
         return [e for e in entries if state is None or e.state == state]
 
-    def count(self, state: str) -> int:
-        """How many kept records are in ``state`` (``pending``, ``rejected``, ``unreadable``)."""
-        return len(self.entries(state))
-
     def ledger_status(self, key: str) -> int | None:
         """The HTTP status a delivered record got, or ``None`` when the ledger does not have it."""
         rows = self._read("SELECT status FROM ledger WHERE key = ?", (key,))
