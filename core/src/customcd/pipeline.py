@@ -310,8 +310,7 @@ def _await_other_process(
         if stored == "claimed":
             return dispatcher.send_claimed(key, body, body_json)
         if stored == "delivered":
-            box = dispatcher.outbox
-            status = box.ledger_status(key) if box is not None else None
+            status = _ledger_status(dispatcher, key)
             outcome = Outcome("delivered", key, body, status, "sent by another customcd process", 0)
             dispatcher.on_outcome(outcome)
             return outcome
@@ -322,6 +321,16 @@ def _await_other_process(
     )
     dispatcher.on_outcome(outcome)
     return outcome
+
+
+def _ledger_status(dispatcher: Dispatcher, key: str) -> int | None:
+    """The status the ledger noted for a delivered record (``None`` when it cannot be read)."""
+    from .delivery.outbox import OutboxUnavailable
+
+    try:
+        return dispatcher.outbox.ledger_status(key) if dispatcher.outbox is not None else None
+    except OutboxUnavailable:
+        return None
 
 
 def _replay(dispatcher: Dispatcher, current: str, reporter: Reporter) -> list[Outcome]:
