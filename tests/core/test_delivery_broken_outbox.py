@@ -240,3 +240,21 @@ def test_a_record_stored_before_the_disk_filled_is_kept_and_not_printed(
     assert "kept in the outbox — the next customcd run" in run.stderr
     assert "the record, to keep by hand" not in run.stderr
     assert len([x for x in run.stderr.splitlines() if "the disk is full" in x]) == 1
+
+
+def test_an_outbox_that_fails_during_a_flush_is_said_once(
+    harness, receiver, inject_sqlite_error
+) -> None:
+    box = Outbox(harness.outbox_path)
+    box.add(key_for(body_for("old")), body_json_for(body_for("old")))
+    box.close()
+    # writes of the flush: 1 the claim (UPDATE) succeeds; 2 the ledger (INSERT) after the 2xx fails
+    inject_sqlite_error("database or disk is full", fail_from=2)
+    run = harness.flush(receiver.url)
+    assert run.exit_code == 0
+    said = [x for x in run.stderr.splitlines() if "the disk is full" in x]
+    assert said == [
+        f"customcd: outbox {harness.outbox_path} is unusable: the disk is full (see docs/outbox.md)"
+    ], run.stderr  # once, and not as an ERROR log line
+    assert "delivered kept job 'old' (replay)" in run.stderr
+    assert "Traceback" not in run.stderr
