@@ -6,11 +6,13 @@ import json
 import os
 import sys
 import time
+from collections import Counter
 from typing import Any
 
 import click
 
 from ..contract.problems import CustomcdError
+from ..printable import network_text
 from ..report import Reporter, exit_code_for
 from .options import DELIVERY_SETTINGS, docs_hint, setting_options, strict_from
 
@@ -44,7 +46,10 @@ def outbox_list(as_json: bool, **settings: Any) -> None:
     from ..delivery.outbox import Outbox
 
     try:
-        config = load_config(settings, os.environ)
+        # only the outbox setting matters here: any other problem is said, not in the way
+        config = load_config(settings, os.environ, lenient=True)
+        for problem in config.problems.values():
+            click.echo(f"customcd: warning: {problem}", err=True)
         box = Outbox(config.outbox_path)
         entries = box.entries()
         delivered = box.ledger_size()
@@ -65,7 +70,9 @@ def outbox_list(as_json: bool, **settings: Any) -> None:
                         "reason": e.reason,
                         "created": e.created,
                         "updated": e.updated,
-                        "body": e.body,
+                        # an unreadable row: its text as stored, to recover by hand
+                        **({"body": None, "raw": e.raw} if e.state == "unreadable" else {}),
+                        **({} if e.state == "unreadable" else {"body": e.body}),
                     }
                     for e in entries
                 ],
@@ -83,11 +90,11 @@ def outbox_list(as_json: bool, **settings: Any) -> None:
                 [
                     [
                         e.state,
-                        str(e.body.get("job_id", "")),
-                        str(e.body.get("status", "")),
+                        network_text(e.body.get("job_id", "?" if e.raw else ""), 40),
+                        network_text(e.body.get("status", ""), 20),
                         str(e.attempts),
                         str(e.last_status or "-"),
-                        e.reason[:60],
+                        network_text(e.reason, 60),
                         time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(e.created)),
                     ]
                     for e in entries
@@ -148,7 +155,7 @@ def outbox_flush(rejected: bool, **settings: Any) -> None:
       customcd outbox flush --rejected --deadline 120    # after fixing the token
     """
     from ..config import load_config
-    from ..delivery.outbox import Outbox
+    from ..delivery.outbox import Outbox, OutboxUnavailable
     from ..delivery.retry import RetryPolicy
     from ..delivery.sender import Dispatcher, Sender
     from ..delivery.transport import Endpoint
@@ -180,13 +187,30 @@ def outbox_flush(rejected: bool, **settings: Any) -> None:
     )
     dispatcher = Dispatcher(sender, box, on_outcome=lambda o: manager.outcome(outcome=o))
     codes = [0]
-    count = 0
+    delivered = 0
     for result in dispatcher.flush():
-        count += 1
+        delivered += result.kind == "delivered"
         reporter.outcome(result, replay=True)
         codes.append(exit_code_for(result))
-    left = len(box.entries("pending"))
     sender.close()
-    box.close()
-    reporter.line(f"customcd: flushed {count} record(s); {left} still pending")
+    for key, why in box.quarantined:
+        reporter.quarantined(key, why)
+    if dispatcher.outbox_error:  # said once, here
+        reporter.line(f"customcd: {dispatcher.outbox_error} (see docs/outbox.md)")
+        box.close()
+        sys.exit(OutboxUnavailable.exit_code if strict else 0)
+    try:
+        left = Counter(entry.state for entry in box.entries())
+    except OutboxUnavailable as exc:
+        reporter.line(f"customcd: {exc}{docs_hint(exc)}")
+        sys.exit(exc.exit_code if strict else 0)
+    finally:
+        box.close()
+    # "flushed" counts deliveries (2xx), not attempts
+    summary = f"customcd: flushed {delivered} record(s); {left['pending']} still pending"
+    if left["rejected"]:
+        summary += f"; {left['rejected']} rejected"
+    if left["unreadable"]:
+        summary += f"; {left['unreadable']} unreadable (quarantined, never sent)"
+    reporter.line(summary)
     sys.exit(max(codes) if strict else 0)

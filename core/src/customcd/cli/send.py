@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from ..contract.problems import CustomcdError, InvalidRecord
+from ..contract.problems import ConfigurationError, CustomcdError, InvalidRecord
 from ..report import Reporter, exit_code_for
 from .options import (
     SEND_SETTINGS,
@@ -70,8 +70,11 @@ def send(optional: tuple[str, ...], dry_run: bool, no_replay: bool, **flags: Any
     fields = {k: v for k, v in flags.items() if k not in SETTING_NAMES}
     strict = strict_from(settings) or dry_run
     reporter = Reporter()
+    config = None
     try:
-        config = load_config(settings, os.environ)
+        # leniently for a send: a configuration problem never costs the record (it is kept);
+        # a dry run keeps nothing, so it stops at the first problem
+        config = load_config(settings, os.environ, lenient=not dry_run)
         strict = strict or config.strict  # customcd.toml's `strict = true` too
         plugins = get_plugin_manager()
         if dry_run:
@@ -99,11 +102,17 @@ def send(optional: tuple[str, ...], dry_run: bool, no_replay: bool, **flags: Any
             replay=not no_replay,
         )
     except CustomcdError as exc:
-        reporter.line(f"customcd: {exc}{docs_hint(exc)}")
+        if isinstance(exc, ConfigurationError):
+            reporter.error(f"{exc}{docs_hint(exc)}")  # with the CI's annotation, where it has one
+        else:
+            reporter.line(f"customcd: {exc}{docs_hint(exc)}")
         if isinstance(exc, InvalidRecord):
             reporter.line(
                 "customcd: nothing was sent; fix the fields above (flags win over "
                 "everything) and run again"
             )
+            if config is not None and config.problems:  # a broken customcd.toml may be why
+                said = "; ".join(str(problem) for problem in config.problems.values())
+                reporter.line(f"customcd: the configuration has problems too: {said}")
         sys.exit(exc.exit_code if strict else 0)
     sys.exit(exit_code_for(result.outcome) if strict else 0)

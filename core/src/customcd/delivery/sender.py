@@ -26,6 +26,7 @@ from .deadline import Line, Watchdog
 from .outbox import Outbox, OutboxUnavailable
 from .outcome import Outcome
 from .retry import RETRYABLE_STATUSES, Clock, RetryPolicy, SystemClock, parse_retry_after
+from .tls_advice import tls_advice
 from .transport import HEADERS, Endpoint, make_client, tls_context
 
 if TYPE_CHECKING:
@@ -282,13 +283,7 @@ class Sender:
         except httpx.HTTPError as exc:
             text = _scrub(f"{type(exc).__name__}: {exc}", self._token)
             if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
-                return AttemptResult(
-                    None,
-                    "TLS certificate verification failed: the server's certificate is not "
-                    "trusted; give its CA with --ca-bundle (or SSL_CERT_FILE) — see "
-                    "docs/troubleshooting.md",
-                    fatal=True,
-                )
+                return AttemptResult(None, tls_advice(text), fatal=True)
             return AttemptResult(None, text)
         return response, raw
 
@@ -410,15 +405,24 @@ class Dispatcher:
         except OutboxUnavailable as exc:
             if self.require_outbox:
                 raise
-            self.outbox_error = str(exc)
-            log.error("%s", exc)
+            self.outbox_error = str(exc)  # the caller says it, once
+            log.debug("%s", exc)
             self.outbox = None
             return None
 
-    def store(self, key: str, body_json: str) -> str | None:
-        """Write a record to the outbox without sending it (see :meth:`Outbox.add`)."""
-        result: str | None = self._guard(lambda box: box.add(key, body_json))
+    def store(self, key: str, body_json: str, *, claim: bool = False) -> str | None:
+        """Write a record to the outbox without sending it (see :meth:`Outbox.add`).
+
+        :param claim: also lease it to this process, in the same transaction, so that no other
+            process's replay takes it (send it then with :meth:`send_claimed`).
+        """
+        lease = self._lease() if claim else None
+        result: str | None = self._guard(lambda box: box.add(key, body_json, claim_for=lease))
         return result
+
+    def send_claimed(self, key: str, body: dict[str, Any], body_json: str) -> Outcome:
+        """Send and settle a record this process has claimed (:meth:`store` with ``claim``)."""
+        return self._send_claimed(key, body, body_json)
 
     def deliver(self, key: str, body: dict[str, Any], body_json: str) -> Outcome:
         """Store, send and settle one record."""

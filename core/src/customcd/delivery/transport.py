@@ -49,7 +49,7 @@ _HOST = re.compile(
 
 def _shown(url: str) -> str:
     """The URL for a message: credentials and query never echoed (they may hold secrets)."""
-    text = re.sub(r"//[^/@]*@", "//***@", url.strip())
+    text = re.sub(r"//[^/?#@]*@", "//***@", url.strip())  # userinfo ends the authority only
     text = text.split("?", 1)[0].split("#", 1)[0]
     return repr(text)
 
