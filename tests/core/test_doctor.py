@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import ssl
 
 import pytest
@@ -10,6 +11,15 @@ from customcd.delivery.outbox import Outbox
 from customcd.receiver import Fault, Receiver
 from customcd.testing import TEST_TOKEN
 
+BODY = {
+    "job_id": "1",
+    "commit_sha": "a2e7da86cc392417b0d9f605b28038aae80b002f",
+    "service_id": 2,
+    "job_start_time": 1704018030,
+    "job_duration": 300,
+    "status": "Succeeded",
+    "repo_name": "acme/shop",
+}
 GITLAB = {"GITLAB_CI": "true", "CI_JOB_ID": "1", "CI_SERVER_URL": "https://gitlab.example.com"}
 
 
@@ -43,16 +53,19 @@ def test_missing_settings_fail_and_name_what_to_set(customcd_cli, tmp_path):
 def test_kept_and_rejected_records_are_counted_with_their_reasons(customcd_cli, customcd_env):
     box = Outbox(customcd_env["CUSTOMCD_OUTBOX"])
     for key in ("a", "b"):
-        box.add(key, '{"job_id": "1"}')
-    box.add("c", '{"job_id": "2"}', claim_for=60)
+        box.add(key, json.dumps({**BODY, "job_id": key}))
+    box.add("c", json.dumps({**BODY, "job_id": "c"}), claim_for=60)
     box.reject("c", 1, 422, "422 Unprocessable Entity: status is not valid")
+    box.add("d", "not json at all")
     box.close()
     result = customcd_cli(["doctor"], env=customcd_env)
-    assert result.exit_code == 0
+    assert result.exit_code == 0, result.stdout
     warned = lines_of(result, "WARN")
     assert "WARN  pending: 2 record(s) pending: 2x no reason recorded" in warned[1]
     assert "1x 422 Unprocessable Entity: status is not valid" in warned[2]
     assert "customcd outbox flush" in warned[2]
+    assert warned[3].startswith("WARN  unreadable: 1 record(s) unreadable")
+    assert "quarantined, never sent" in warned[3]
 
 
 def test_an_unresolvable_host_fails_at_dns(customcd_cli, customcd_env):

@@ -166,12 +166,13 @@ def _outbox(config: Config, env: Mapping[str, str]) -> Iterator[Check]:
         by_state.setdefault(entry.state, Counter())[reason] += 1
     for state, reasons in sorted(by_state.items()):
         top = "; ".join(f"{count}x {reason}" for reason, count in reasons.most_common(3))
+        action = (
+            "quarantined, never sent: `customcd outbox list --json` shows their stored text"
+            if state == "unreadable"
+            else "`customcd outbox list` shows them, `customcd outbox flush` re-sends them"
+        )
         yield Check(
-            "outbox",
-            state,
-            "warn",
-            f"{reasons.total()} record(s) {state}: {top} — `customcd outbox list` shows them, "
-            "`customcd outbox flush` re-sends them",
+            "outbox", state, "warn", f"{reasons.total()} record(s) {state}: {top} — {action}"
         )
 
 
