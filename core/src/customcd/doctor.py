@@ -119,6 +119,8 @@ def _settings(
             value = default_outbox_path(env)
         if value in (None, "", False):
             needed = _NEEDED.get(setting.name)
+            if setting.name == "company_id" and config and "/webhook/company/" in config.url:
+                needed = None  # a full webhook URL in CUSTOMCD_URL carries the company id
             yield Check(
                 "setting",
                 setting.env,
