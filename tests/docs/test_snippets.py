@@ -995,7 +995,6 @@ _ANY_FENCE = re.compile(
 _ANY_COMMENT = re.compile(r"<!--\s*(?P<kind>[a-z]+)\b(?P<body>.*?)-->\s*$", re.S)
 #: Pages other branches own right now: their output blocks are marked when those branches merge.
 PENDING = {
-    "docs/delivery.md": "owned by the reliability branch",
 }
 
 
