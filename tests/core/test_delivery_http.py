@@ -514,3 +514,18 @@ def test_a_failing_alarm_action_does_not_stop_the_others() -> None:
     finally:
         watchdog.close()
     assert ran == ["after"]
+
+
+def test_a_closed_watchdog_can_be_armed_again_with_one_thread() -> None:
+    watchdog = Watchdog()
+    ran: list[str] = []
+    watchdog.arm(10.0, lambda: ran.append("dropped"))
+    watchdog.close()
+    watchdog.arm(0.05, lambda: ran.append("again"))
+    try:
+        time.sleep(0.4)
+        alive = [t for t in threading.enumerate() if t.name == "customcd-deadline"]
+        assert ran == ["again"]
+        assert len(alive) == 1  # the first thread ended when it was closed
+    finally:
+        watchdog.close()

@@ -15,9 +15,8 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..repourl import redact_url
 from ..secret import SecretLike
@@ -41,8 +40,7 @@ _MAX_REASON = 300
 MAX_BODY = 1024 * 1024
 
 
-@dataclass(frozen=True)
-class AttemptResult:
+class AttemptResult(NamedTuple):
     """One HTTP attempt: a status (``None`` when no response) and a reason."""
 
     status: int | None
@@ -53,8 +51,7 @@ class AttemptResult:
     fatal: bool = False
 
 
-@dataclass(frozen=True)
-class SendResult:
+class SendResult(NamedTuple):
     """The result of sending one body within the deadline.
 
     :param kind: ``delivered``, ``pending`` (retryable; kept) or ``rejected`` (permanent).
