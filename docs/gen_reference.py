@@ -153,7 +153,7 @@ def settings_section() -> str:
 
 def send_only_options() -> list[tuple[list[str], str, str]]:
     """``customcd send``'s flags that are neither settings nor record fields."""
-    from customcd.cli.main import send
+    from customcd.cli.send import send
     from customcd.settings import FIELD_INPUTS, SETTINGS
 
     known = {s.flag for s in SETTINGS} | {f.flag for f in FIELD_INPUTS}

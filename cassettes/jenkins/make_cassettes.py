@@ -768,6 +768,85 @@ def history_other_root() -> None:
     )
 
 
+FREESTYLE_JOB = job_url("deploy-prod")
+DEPLOY_REMOTE = "https://git.example.com/scm/ops/deploy-config.git"
+
+
+def freestyle_build(number: int, *, result: str | None, timestamp: int, sha: str) -> dict:
+    """``<BUILD_URL>api/json?depth=0`` of a freestyle build, in the shape of jenkinsapi's
+    ``BUILD_SCM_DATA`` (``jenkinsapi_tests/unittests/configs.py``): causes and git BuildData as
+    untyped actions among empty ones, ``changeSet`` (singular) of kind ``git``. Read from a
+    post-build step, the build is still ``building`` with its result already set."""
+    return {
+        "_class": "hudson.model.FreeStyleBuild",
+        "actions": [
+            {"causes": [{**USER_CAUSE, "_class": "hudson.model.Cause$UserIdCause"}]},
+            {},
+            {
+                "buildsByBranchName": {
+                    "origin/release/2025.11": {
+                        "buildNumber": number,
+                        "buildResult": None,
+                        "revision": {
+                            "SHA1": sha,
+                            "branch": [{"SHA1": sha, "name": "origin/release/2025.11"}],
+                        },
+                    }
+                },
+                "lastBuiltRevision": {
+                    "SHA1": sha,
+                    "branch": [{"SHA1": sha, "name": "origin/release/2025.11"}],
+                },
+                "remoteUrls": [DEPLOY_REMOTE],
+                "scmName": "",
+            },
+            {},
+            {},
+        ],
+        "artifacts": [],
+        "building": True,
+        "builtOn": "deployer",
+        "changeSet": {"items": [], "kind": "git"},
+        "culprits": [],
+        "description": None,
+        "duration": 0,
+        "estimatedDuration": 96500,
+        "executor": {"_class": "hudson.model.Executor"},
+        "fullDisplayName": f"deploy-prod #{number}",
+        "id": str(number),
+        "keepLog": False,
+        "number": number,
+        "queueId": 81312,
+        "result": result,
+        "timestamp": timestamp,
+        "url": f"{FREESTYLE_JOB}{number}/",
+    }
+
+
+def freestyle() -> None:
+    """deploy-prod#312 failed in its first build step, before any start file was written."""
+    write(
+        "api_freestyle_failed_early.yaml",
+        [
+            json_interaction(
+                f"{FREESTYLE_JOB}312/api/json",
+                freestyle_build(
+                    312,
+                    result="FAILURE",
+                    timestamp=1764400180407,
+                    sha="c0ffee0123456789abcdef0123456789abcdef01",
+                ),
+                {"depth": "0"},
+            ),
+            json_interaction(
+                f"{ROOT}user/jdoe/api/json",
+                user_doc("jdoe", "Jane Doe", "jane.doe@example.com"),
+                {"tree": "property[address]"},
+            ),
+        ],
+    )
+
+
 def main() -> None:
     app = lambda sha: [build_data(sha, APP_REMOTE, number=42)]
     api_build("api_success.yaml", 42, result="SUCCESS", duration=312456, causes=[SCM_CAUSE])
@@ -853,6 +932,7 @@ def main() -> None:
     rate_limited()
     literal_words()
     history_other_root()
+    freestyle()
 
 
 if __name__ == "__main__":

@@ -45,14 +45,19 @@ def _write(folder: str, name: str, interactions: list[dict[str, Any]]) -> None:
 # --- Jenkins: folder "ops" with three jobs (one over 100 builds) ------------------------------
 
 
-def _jenkins_helpers() -> Any:
+def _generator(folder: str) -> Any:
+    """The ``make_cassettes.py`` module of ``cassettes/<folder>/`` (its shapes and helpers)."""
     spec = importlib.util.spec_from_file_location(
-        "jenkins_make_cassettes", CASSETTES / "jenkins" / "make_cassettes.py"
+        f"{folder}_make_cassettes", CASSETTES / folder / "make_cassettes.py"
     )
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _jenkins_helpers() -> Any:
+    return _generator("jenkins")
 
 
 JENKINS_H0 = 1_762_000_000_000  # 2025-11-01T12:26:40Z
@@ -691,6 +696,10 @@ def main() -> None:
             f"backfill_azure_deployments_running_{run}.yaml",
             azure_deployments_running(run),
         )
+    # the bodies above give each scenario's values; the folders' generators put them on the
+    # real shapes of each CI's API (see each folder's README.md)
+    _generator("azure_devops").reshape_folder()
+    _generator("gitlab").reshape_folder()
 
 
 if __name__ == "__main__":

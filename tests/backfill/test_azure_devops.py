@@ -161,33 +161,45 @@ def deploy(run: int, job: str = "DeployWeb") -> str:
 
 
 def test_environment_deployments_resume_with_new_and_finished_records(backfill, customcd_receiver):
-    """backfill_azure_deployments_running_*: records 5003-5005 newest first; 5005 runs in run 1.
-    Run 2: 5005 has finished, 5006 is new. Run 3 (same answers): nothing new."""
+    """backfill_azure_deployments_running_*: records 5003-5005 (listed newest first, sent by
+    ascending id); 5005 runs in run 1. Run 2: 5005 has finished, 5006 is new. Run 3 (same
+    answers): nothing new. Nothing is sent twice."""
     first = backfill(
         "azure-devops", "backfill_azure_deployments_running_1.yaml", ENVIRONMENT_ARGS, ENV
     )
     assert first.exit_code == 0, first.stderr
-    assert first.count("delivered") == 2  # 5004 and 5003
-    assert set(sent_ids(customcd_receiver)) == {deploy(20964), deploy(20963)}
+    assert first.count("delivered") == 2  # 5003 and 5004
+    assert sorted(sent_ids(customcd_receiver)) == [deploy(20963), deploy(20964)]
 
-    # the newest record was still running: no checkpoint was saved, run 2 reads it all again
+    # 5005 was still running: the checkpoint stayed just before it (every record up to 5004)
     second = backfill(
         "azure-devops", "backfill_azure_deployments_running_2.yaml", ENVIRONMENT_ARGS, ENV
     )
     assert second.exit_code == 0, second.stderr
-    assert "resuming" not in second.stderr
-    assert second.count("read") == 4
-    assert second.count("delivered") == 2 and second.count("delivered before (ledger)") == 2
-    ids = sent_ids(customcd_receiver)
-    assert set(ids) == {deploy(run) for run in (20966, 20965, 20964, 20963)} and len(ids) == 4
+    assert "after deployment:3:upto:5004 " in second.stderr
+    assert second.count("read") == 2
+    assert second.count("delivered") == 2 and second.count("delivered before (ledger)") == 0
+    ids = sorted(sent_ids(customcd_receiver))
+    assert ids == [deploy(run) for run in (20963, 20964, 20965, 20966)]
 
-    # records 5003 to 5006 are done: a later run skips them (the old cursor skipped new ones)
+    # records 5003 to 5006 are done: a later run sends nothing
     third = backfill(
         "azure-devops", "backfill_azure_deployments_running_2.yaml", ENVIRONMENT_ARGS, ENV
     )
     assert third.exit_code == 0, third.stderr
-    assert "after deployment:3:5006:5003 " in third.stderr
+    assert "after deployment:3:upto:5006 " in third.stderr
     assert third.count("read") == 0 and len(customcd_receiver.requests) == 4
+
+    # even from scratch (--restart), the ledger stops every duplicate
+    again = backfill(
+        "azure-devops",
+        "backfill_azure_deployments_running_2.yaml",
+        [*ENVIRONMENT_ARGS, "--restart"],
+        ENV,
+    )
+    assert again.exit_code == 0, again.stderr
+    assert again.count("read") == 4 and again.count("delivered before (ledger)") == 4
+    assert len(customcd_receiver.requests) == 4
 
 
 def test_deployment_jobs_of_one_run_to_one_environment_stay_apart(backfill, customcd_receiver):
@@ -229,6 +241,9 @@ def deploy_web_step_env() -> dict[str, str]:
         "SYSTEM_JOBDISPLAYNAME": "Deploy web app",
         "SYSTEM_JOBID": azure_job_guid(AZURE_TWO_JOBS_RUN, "DeployWeb"),
         "SYSTEM_JOBATTEMPT": "1",
+        "SYSTEM_PHASENAME": "DeployWeb",
+        # the run's timeline id (its orchestration plan): timeline/{timelineId} is read
+        "SYSTEM_TIMELINEID": "00020970-7a1b-4c2d-9e3f-000000020970",
         "ENVIRONMENT_NAME": "production",
         "AGENT_JOBSTATUS": "Succeeded",
     }
@@ -274,3 +289,85 @@ def test_step_mode_and_backfill_give_a_deployment_job_the_same_identity(
     for text in (sent.stdout, sent.stderr, dry.stderr, run.stderr, out.read_text()):
         no_secret(JOB_TOKEN, text)
         no_secret(PAT, text)
+
+
+RELEASE_ARGS = [
+    "azure-devops",
+    "--project",
+    "Fabrikam Web",
+    "--releases",
+    "--since",
+    "2025-11-01",
+    "--until",
+    "2025-12-01",
+    "--service-id",
+    "31",
+]
+#: page size 3, as the release cassettes list them
+RELEASE_CONFIG = "[adapters.azure-devops]\npage_size = 3\n"
+
+
+def test_classic_release_history_is_imported_once_across_runs(
+    backfill, customcd_receiver, tmp_path
+):
+    """release_deployments_*: pipeline 7's deployments in November, listed in no id order over
+    two pages. Run 1: 411 waits for an approval (the checkpoint stays before it), 406 was
+    rejected (no record). Run 2, days later: 411 has finished, 415 is new. A restart from
+    scratch then sends nothing: every record is in the ledger."""
+    (tmp_path / "customcd.toml").write_text(RELEASE_CONFIG)
+    first = backfill("azure-devops", "release_deployments_1.yaml", RELEASE_ARGS, ENV, cwd=tmp_path)
+    assert first.exit_code == 0, first.stderr
+    assert (
+        first.count("read") == 5 and first.count("delivered") == 4 and first.count("skipped") == 1
+    )
+    assert sorted(sent_ids(customcd_receiver)) == [
+        "release-41-deployment-405",
+        "release-42-deployment-407",
+        "release-42-deployment-410",
+        "release-43-deployment-412",
+    ]
+    bodies = {b["job_id"]: b for b in customcd_receiver.accepted}
+    assert bodies["release-41-deployment-405"]["status"] == "Succeeded"
+    assert bodies["release-41-deployment-405"]["job_duration"] == 276
+    assert bodies["release-42-deployment-407"]["status"] == "Failed"
+    assert bodies["release-43-deployment-412"]["status"] == "Failed"  # phase canceled
+    assert bodies["release-41-deployment-405"]["triggered_by"] == "dana.whitfield@contoso.com"
+
+    second = backfill("azure-devops", "release_deployments_2.yaml", RELEASE_ARGS, ENV, cwd=tmp_path)
+    assert second.exit_code == 0, second.stderr
+    assert "after release:410 " in second.stderr
+    assert second.count("read") == 3
+    assert second.count("delivered") == 2 and second.count("delivered before (ledger)") == 1
+    assert sorted(sent_ids(customcd_receiver)[4:]) == [
+        "release-42-deployment-411",
+        "release-44-deployment-415",
+    ]
+
+    again = backfill(
+        "azure-devops",
+        "release_deployments_2.yaml",
+        [*RELEASE_ARGS, "--restart"],
+        ENV,
+        cwd=tmp_path,
+    )
+    assert again.exit_code == 0, again.stderr
+    assert again.count("delivered") == 0 and again.count("delivered before (ledger)") == 6
+    assert len(customcd_receiver.requests) == 6  # nothing was ever sent twice
+    for text in (first.stderr, second.stderr, again.stderr):
+        no_secret(PAT, text)
+
+
+def test_environment_history_in_no_order_is_read_in_full(backfill, customcd_receiver, tmp_path):
+    """environment_deployments_unordered: an October record first (outside the window), then
+    the rolling and canary deployment jobs of November on the next page."""
+    (tmp_path / "customcd.toml").write_text("[adapters.azure-devops]\npage_size = 2\n")
+    args = [*ENVIRONMENT_ARGS]
+    run = backfill(
+        "azure-devops", "environment_deployments_unordered.yaml", args, ENV, cwd=tmp_path
+    )
+    assert run.exit_code == 0, run.stderr
+    assert sorted(sent_ids(customcd_receiver)) == [
+        "20980/Deploy_Prod/DeployCanary",
+        "20981/Deploy_Prod/DeployVMs",
+    ]
+    assert run.cassette.all_played

@@ -59,7 +59,7 @@ def test_backfill_routes_and_delivers_every_deployment_once(
     assert first["repo_name"] == "acme/shop/web"
     assert run.count("read") == 40 and run.count("delivered") == 39
     assert run.count("skipped") == 1 and run.count("no commit SHA") == 1
-    assert run.cassette.play_count == 6  # the project and five pages of 10
+    assert run.cassette.play_count == 8  # the project, five pages of 10, two environments (tier)
     assert ledger() == 39
     no_secret(TOKEN, run.stdout, run.stderr)
     for request in customcd_receiver.requests:
@@ -91,7 +91,7 @@ def test_interrupted_run_resumes_after_its_checkpoint(backfill, customcd_receive
     assert "after deployments|7|1762214401.500|1019 " in resumed.stderr
     assert resumed.count("read") == 20
     assert resumed.count("delivered") == 11 and resumed.count("delivered before (ledger)") == 9
-    assert resumed.cassette.play_count == 4  # the project and the resumed listing's three pages
+    assert resumed.cassette.play_count == 6  # the project, three pages, two environments
     ids = sent_ids(customcd_receiver)
     assert len(ids) == len(set(ids)) and set(ids) == set(ALL)
     assert len(customcd_receiver.requests) == len(ALL)
@@ -169,7 +169,7 @@ def test_group_expands_into_its_projects_and_subgroups(backfill, customcd_receiv
     assert bodies["32004"]["job_start_time"] == 1_762_956_070  # 2025-11-12T14:01:10Z
     assert run.count("read") == 4 and run.count("delivered") == 4
     # group page 1, web's page, api's two pages, group page 2, worker's empty page
-    assert run.cassette.play_count == 6
+    assert run.cassette.play_count == 8  # group (keyset, 2 pages), 4 deployment pages, 2 tiers
     assert ledger() == 4
     no_secret(TOKEN, run.stdout, run.stderr)
 
@@ -181,3 +181,47 @@ def test_group_expands_into_its_projects_and_subgroups(backfill, customcd_receiv
     )
     assert again.exit_code == 0, again.stderr
     assert again.count("delivered") == 0 and len(customcd_receiver.requests) == 4
+
+
+INTERNAL = "https://gitlab-internal.example.net:8443"
+
+
+def test_a_gitlab_whose_external_url_differs_is_imported_once_and_only_from_the_server_given(
+    backfill, customcd_receiver
+):
+    """history_external_url: the runner reaches GitLab as gitlab-internal.example.net:8443, GitLab
+    links its pages on gitlab.example.com (external_url) and, past 10,000 deployments, gives no
+    totals. Every page is read from the server given (the token goes nowhere else), the
+    API-created deployments are kept with their own times, nothing is printed raw by
+    python-gitlab, and a second run from scratch sends nothing twice."""
+    env = {"GITLAB_TOKEN": TOKEN, "CUSTOMCD_GITLAB_PER_PAGE": "2"}
+    args = [
+        "gitlab",
+        "--server",
+        INTERNAL,
+        "--project",
+        "acme/shop/web",
+        "--since",
+        "2025-11-24T16:00:00Z",
+        "--until",
+        "2025-11-29T00:00:00Z",
+        "--service-id",
+        "21",
+    ]
+    first = backfill("gitlab", "history_external_url.yaml", args, env)
+    assert first.exit_code == 0, first.stderr
+    assert first.count("read") == 4 and first.count("delivered") == 4
+    assert {r.host for r in first.cassette.requests} == {"gitlab-internal.example.net"}
+    assert first.cassette.all_played
+    assert "gitlab.example.com" not in first.stderr and ".py:" not in first.stderr
+    bodies = {b["job_id"]: b for b in customcd_receiver.accepted}
+    api_made = bodies["deployment-10902"]
+    assert api_made["job_duration"] == 450  # updated_at - created_at, not now - created_at
+    assert api_made["triggered_by"] == "project_7_bot_3f2a"
+
+    again = backfill("gitlab", "history_external_url.yaml", [*args, "--restart"], env)
+    assert again.exit_code == 0, again.stderr
+    assert again.count("delivered") == 0 and again.count("delivered before (ledger)") == 4
+    assert len(customcd_receiver.requests) == 4
+    for text in (first.stderr, again.stderr):
+        no_secret(TOKEN, text)

@@ -558,6 +558,8 @@ class KillNine:
             "children": len(self.children),
             "kills": self.kills,
             "records": len(ledger),
+            "accepted_twice": sum(n - 1 for n in accepted.values()),  # asserted 0 above
+            "stored_but_lost": len(entries),  # asserted 0 above: all kept ones were delivered
             "requests": len(receiver.requests),
             "resent_after_kill": extra,
             "lost_in_flight_never_stored": sum(

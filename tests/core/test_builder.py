@@ -240,6 +240,34 @@ def test_parse_optional_args():
     ]
 
 
+def test_optional_numbers_follow_the_one_digit_rule():
+    """ASCII digits only, as for every integer input; a whole number must fit in 64 bits."""
+    arabic_12 = "\u0661\u0662"
+    entries, problems = parse_optional_args(
+        [
+            f"a:integer={arabic_12}",
+            "b:integer=1_000",
+            f"c:float={arabic_12}.5",
+            "d:float=1_0.5",
+            f"e:duration={arabic_12}",
+            "f:integer= -7 ",
+            "g:float=2.5e3",
+        ]
+    )
+    assert [p.field for p in problems] == [f"optional.{k}.value" for k in "abcde"]
+    assert "digits 0-9" in problems[0].rule
+    assert entries == [
+        {"key": "f", "value": -7, "type": "integer"},
+        {"key": "g", "value": 2500.0, "type": "float"},
+    ]
+    entries, problems = parse_optional_args([f"big:integer={2**63}"])
+    assert not problems
+    with pytest.raises(InvalidRecord) as info:
+        build(optional=entries)
+    assert [p.field for p in info.value.problems] == ["optional[0].value"]
+    assert "64-bit" in info.value.problems[0].rule
+
+
 class Enricher:
     @hookimpl
     def customcd_enrich(self, draft, context):

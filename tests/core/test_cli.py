@@ -185,3 +185,30 @@ def test_demo_runs_end_to_end(customcd_cli, tmp_path):
     accepted = (tmp_path / "demo" / "accepted.jsonl").read_text().splitlines()
     assert json.loads(accepted[0])["commit_sha"] == SHA
     assert len(accepted) >= 1 and "error" not in result.stdout
+
+
+def test_demo_without_keep_leaves_nothing_in_the_temp_folder(customcd_cli, tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    result = customcd_cli(["demo"], env={})
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "customcd demo --keep DIR" in result.stdout
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_version_lists_every_plugin_distribution_and_version(customcd_cli):
+    from importlib.metadata import version
+
+    lines = customcd_cli(["--version"], env={}).stdout.splitlines()
+    assert lines[0] == f"customcd, version {version('customcd')}"
+    for plugin, dist in [
+        ("jenkins", "customcd-jenkins"),
+        ("gitlab", "customcd-gitlab"),
+        ("azure-devops", "customcd-azure-devops"),
+        ("github-actions", "customcd-github-actions"),
+        ("git", "customcd-git"),
+    ]:
+        assert f"  plugin {plugin}: {dist} {version(dist)}" in lines
+    disabled = customcd_cli(["--version"], env={"CUSTOMCD_DISABLE_PLUGINS": "git"}).stdout
+    assert "plugin git:" not in disabled and "plugin jenkins:" in disabled

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import time
+from pathlib import Path
+
 import pytest
 from customcd.config import load_config
 from customcd.contract.problems import ConfigurationError
@@ -163,3 +167,90 @@ def test_endpoint_urls():
     assert Endpoint.parse("http://localhost:9", "1").url == "http://localhost:9"
     assert Endpoint.parse("http://[::1]:9", "1").url == "http://[::1]:9"
     assert Endpoint.parse("http://ci.internal", "1", allow_http=True).url == "http://ci.internal"
+
+
+@pytest.mark.parametrize(
+    ("make", "said"),
+    [
+        (lambda p: Path("/dev/zero"), "not a regular file"),
+        (lambda p: (os.mkfifo(p / "fifo"), p / "fifo")[1], "not a regular file"),
+        (lambda p: p, "not a regular file"),
+        (lambda p: (p / "big").write_text("t" * 5000) and p / "big", "larger than 4096 bytes"),
+        (lambda p: (p / "bin").write_bytes(b"\xff\xfe") and p / "bin", "not UTF-8"),
+    ],
+)
+def test_a_token_file_that_is_not_a_small_regular_file_is_refused_at_once(tmp_path, make, said):
+    """/dev/zero used to end in MemoryError and a FIFO hung outside the deadline."""
+    path = make(tmp_path)
+    started = time.monotonic()
+    with pytest.raises(ConfigurationError, match=said) as info:
+        load_config({"token_file": str(path)}, {})
+    assert str(path) in str(info.value)
+    assert time.monotonic() - started < 2
+
+
+@pytest.mark.parametrize(
+    ("url", "company", "job_url"),
+    [
+        (
+            "https://app.example.com/webhook/company/12/cicd_job",
+            "",
+            "https://app.example.com/webhook/company/12/cicd_job",
+        ),
+        (
+            "https://app.example.com:8443/api/webhook/company/12/cicd_job/",
+            "12",
+            "https://app.example.com:8443/api/webhook/company/12/cicd_job",
+        ),
+    ],
+)
+def test_a_full_webhook_url_is_understood_as_its_base_and_company(url, company, job_url):
+    """Pasting the whole webhook URL used to double the path and get a 404 "rejected"."""
+    endpoint = Endpoint.parse(url, company)
+    assert endpoint.job_url == job_url and endpoint.company_id == "12"
+
+
+@pytest.mark.parametrize(
+    ("url", "company", "said"),
+    [
+        (
+            "https://app.example.com/webhook/company/12/cicd_job",
+            "13",
+            "full webhook URL of company",
+        ),
+        ("https://app.example.com/webhook/company/12", "12", "holds part of the webhook path"),
+    ],
+)
+def test_a_webhook_url_that_does_not_fit_says_exactly_what_to_set(url, company, said):
+    with pytest.raises(ConfigurationError, match=said) as info:
+        Endpoint.parse(url, company)
+    assert "scheme://server:port only" in str(info.value)
+
+
+def test_a_full_webhook_url_delivers_end_to_end(customcd_cli, customcd_env, customcd_receiver):
+    env = {**customcd_env, "CUSTOMCD_URL": customcd_receiver.endpoint}
+    del env["CUSTOMCD_COMPANY_ID"]
+    result = customcd_cli(
+        [
+            "send",
+            "--adapter",
+            "none",
+            "--job-id",
+            "5",
+            "--commit-sha",
+            "a" * 40,
+            "--service-id",
+            "2",
+            "--repo-name",
+            "acme/shop",
+            "--start-time",
+            "1704018030",
+            "--duration",
+            "5",
+            "--status",
+            "Succeeded",
+        ],
+        env=env,
+    )
+    assert "delivered job '5'" in result.stderr, result.stderr
+    assert [r["job_id"] for r in customcd_receiver.accepted] == ["5"]

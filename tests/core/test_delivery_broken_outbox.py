@@ -30,11 +30,17 @@ def down() -> str:
 
 
 def assert_last_resort(run, why: str) -> None:
-    """Exit 0, a clear line naming the problem, and the record on stderr to keep by hand."""
+    """Exit 0, one clear line naming the problem, and the record on stderr to keep by hand.
+
+    Never "kept in the outbox" (it was not), and the outbox problem is said once (issue 16
+    item 11), not as an ERROR log line and again as a warning.
+    """
     assert run.exit_code == 0
     assert run.success_lines == []
-    assert "is unusable" in run.stderr
+    assert len([x for x in run.stderr.splitlines() if "is unusable:" in x]) == 1, run.stderr
     assert why in run.stderr
+    assert "kept in the outbox" not in run.stderr
+    assert "NOT kept: the outbox is unusable — the record follows, to keep by hand" in run.stderr
     lines = [x for x in run.stderr.splitlines() if "the record, to keep by hand: " in x]
     assert len(lines) == 1, run.stderr
     kept = json.loads(lines[0].split("the record, to keep by hand: ", 1)[1])
@@ -196,7 +202,11 @@ def test_a_disk_that_fills_after_the_2xx_still_reports_the_delivery(
     run = harness.send(receiver.url)
     assert run.exit_code == 0
     assert run.success_lines == ["customcd: delivered "]
-    assert "the disk is full" in run.stderr
+    said = [x for x in run.stderr.splitlines() if "the disk is full" in x]
+    assert said == [
+        f"customcd: warning: outbox {harness.outbox_path} is unusable: the disk is full; going "
+        "on without it (a record that is not delivered is printed to stderr)"
+    ], run.stderr  # once, as a warning: not also as an ERROR log line
     assert len(receiver.accepted) == 1
     assert "the record, to keep by hand" not in run.stderr  # it was delivered
 
@@ -212,3 +222,39 @@ def test_a_full_disk_while_the_receiver_refuses_prints_the_record(
     assert run.exit_code == 65
     assert "REJECTED" in run.stderr
     assert "the record, to keep by hand" in run.stderr
+    assert "kept in the outbox" not in run.stderr
+    assert "; NOT kept: the outbox is unusable — the record follows, to keep by hand — " in (
+        run.stderr
+    )
+
+
+def test_a_record_stored_before_the_disk_filled_is_kept_and_not_printed(
+    harness, inject_sqlite_error
+) -> None:
+    # writes: 1 add (INSERT), 2 claim (UPDATE) succeed: the record is in the file; 3 (the
+    # release after the failed attempts) fails: the record is still kept (pending, its lease
+    # runs out), so it is not "NOT kept" and not printed
+    inject_sqlite_error("database or disk is full", fail_from=3)
+    run = harness.send(down(), CUSTOMCD_DEADLINE="1")
+    assert run.exit_code == 0
+    assert "kept in the outbox — the next customcd run" in run.stderr
+    assert "the record, to keep by hand" not in run.stderr
+    assert len([x for x in run.stderr.splitlines() if "the disk is full" in x]) == 1
+
+
+def test_an_outbox_that_fails_during_a_flush_is_said_once(
+    harness, receiver, inject_sqlite_error
+) -> None:
+    box = Outbox(harness.outbox_path)
+    box.add(key_for(body_for("old")), body_json_for(body_for("old")))
+    box.close()
+    # writes of the flush: 1 the claim (UPDATE) succeeds; 2 the ledger (INSERT) after the 2xx fails
+    inject_sqlite_error("database or disk is full", fail_from=2)
+    run = harness.flush(receiver.url)
+    assert run.exit_code == 0
+    said = [x for x in run.stderr.splitlines() if "the disk is full" in x]
+    assert said == [
+        f"customcd: outbox {harness.outbox_path} is unusable: the disk is full (see docs/outbox.md)"
+    ], run.stderr  # once, and not as an ERROR log line
+    assert "delivered kept job 'old' (replay)" in run.stderr
+    assert "Traceback" not in run.stderr

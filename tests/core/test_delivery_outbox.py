@@ -252,3 +252,20 @@ def test_two_processes_sending_the_same_record_at_once_send_it_once(tmp_path) ->
     assert box.entries() == []
     assert box.ledger_size() == 16
     box.close()
+
+
+def test_the_write_ahead_log_and_shared_memory_files_are_private_from_birth(tmp_path) -> None:
+    """-wal and -shm hold record bodies: they are owner-only even under a permissive umask."""
+    from customcd.delivery.outbox import Outbox
+
+    old_umask = os.umask(0o022)
+    try:
+        outbox = Outbox(tmp_path / "box" / "outbox.sqlite3")
+        outbox.add("k1", '{"job_id": "1"}')
+        files = sorted((tmp_path / "box").iterdir())
+        assert {f.name for f in files} >= {"outbox.sqlite3", "outbox.sqlite3-wal"}, files
+        for made in files:
+            assert stat.S_IMODE(made.stat().st_mode) & 0o077 == 0, (made, oct(made.stat().st_mode))
+        outbox.close()
+    finally:
+        os.umask(old_umask)

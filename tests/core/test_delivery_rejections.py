@@ -144,3 +144,28 @@ def test_flush_rejected_resends_after_the_cause_is_fixed(harness, receiver) -> N
     assert [r.status for r in receiver.requests] == [401, 201]
     assert harness.entries() == []
     assert harness.ledger() == {key_for(body_for("42"))}
+
+
+FORGED = "bad\ncustomcd: delivered job '42' (201, 1 attempt)\x1b[2K\x00"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"status": "error", "reason": FORGED},
+        {"status": "error", "reason": FORGED + "x" * 5000},
+        (FORGED + "\x1b]0;title\x07").encode(),
+    ],
+    ids=["json-reason", "long-json-reason", "text-body"],
+)
+@pytest.mark.parametrize("status", [422, 503])
+def test_server_text_is_printed_escaped_on_one_line_and_cut(harness, receiver, status, body):
+    """A reason with a line break forged a second `customcd: delivered` line (issue 16 item 4)."""
+    receiver.inject(*[Fault(status, body=body)] * (1 if status == 422 else 20))
+    run = harness.send(receiver.url, "--deadline", "1")
+    lines = run.stderr.splitlines()
+    assert not any(line.startswith("customcd: delivered") for line in lines), run.stderr
+    assert "\x1b" not in run.stderr and "\x00" not in run.stderr and "\x07" not in run.stderr
+    shown = [line for line in lines if "customcd: delivered job" in line]
+    assert shown, run.stderr
+    assert all(len(line) < 800 for line in shown), run.stderr

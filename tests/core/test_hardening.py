@@ -34,6 +34,21 @@ BASE = [
 ]
 
 
+def valid_body(job_id: str = "h1") -> str:
+    """A kept body the contract accepts (a replay sends only those; others are quarantined)."""
+    return json.dumps(
+        {
+            "job_id": job_id,
+            "commit_sha": SHA,
+            "service_id": 2,
+            "job_start_time": 1704103200,
+            "job_duration": 5,
+            "status": "Succeeded",
+            "repo_name": "acme/shop",
+        }
+    )
+
+
 def with_flag(flag, value):
     args = list(BASE)
     if flag in args:
@@ -138,11 +153,12 @@ def test_only_the_lease_holder_releases_or_rejects(tmp_path):
     clock = [1000.0]
     first = Outbox(tmp_path / "o.db", clock=lambda: clock[0])
     second = Outbox(tmp_path / "o.db", clock=lambda: clock[0])
-    assert first.add("k", "{}", claim_for=10) == "claimed"
-    assert second.add("k", "{}", claim_for=10) == "taken"  # a live lease of another process
-    assert first.add("k", "{}", claim_for=10) == "busy"  # this process sends it already
+    body = valid_body()
+    assert first.add("k", body, claim_for=10) == "claimed"
+    assert second.add("k", body, claim_for=10) == "taken"  # a live lease of another process
+    assert first.add("k", body, claim_for=10) == "busy"  # this process sends it already
     clock[0] += 11  # first's lease ran out; second takes over
-    assert second.claim("k", 10) == "{}"
+    assert second.claim("k", 10) == body
     first.release("k", 1, 503, "late")  # too late: changes nothing
     first.reject("k", 1, 400, "late")
     (entry,) = second.entries()
@@ -160,7 +176,7 @@ def test_the_current_record_is_stored_before_older_ones_are_replayed(customcd_re
     from customcd.secret import Secret
 
     box = Outbox(tmp_path / "o.db")
-    box.add("old-key", json.dumps({"job_id": "old"}))
+    box.add("old-key", valid_body("old"))
     box.close()
     seen = {}
 

@@ -274,41 +274,68 @@ def test_message_names_field_value_and_rule():
     assert "1 problem" in text
 
 
-def test_from_clean_builds_the_same_model_as_validation():
-    """The fast path for already-validated bodies is indistinguishable from pydantic's own."""
-    from customcd.contract.wire import validate_body
+def test_the_model_owns_its_values_and_is_frozen():
+    """A Job shares no list with the body it was validated from, and cannot be changed."""
     from pydantic import ValidationError
 
     data = body(triggered_by="dev@example.com")
-    clean = validate_body(data, now=NOW)
-    fast = Job.from_clean(clean)
-    slow = Job.model_validate(data, context={"now": NOW})
-    assert fast == slow
-    assert fast.model_fields_set == slow.model_fields_set == set(clean)
-    assert fast.model_dump() == slow.model_dump()
-    assert fast.to_json() == slow.to_json() == json.dumps(clean, separators=(",", ":"))
-    assert fast.optional is not None and slow.optional is not None
-    assert fast.optional == slow.optional
-    assert fast.optional[-1].model_fields_set == {"key", "value", "type"}
-    assert "repo_name" not in fast.model_fields_set and fast.repo_name is None
-    assert fast.model_copy(update={"job_duration": 7}).job_duration == 7
+    job = Job.from_body(data, now=NOW)
+    assert job.model_fields_set == set(data)
+    assert job.to_json() == json.dumps(job.to_body(), separators=(",", ":"))
+    assert job.model_copy(update={"job_duration": 7}).job_duration == 7
     with pytest.raises(ValidationError):
-        fast.status = "Failed"  # frozen, like any validated Job
-    # the body it was built from is not shared: changing it later does not change the model
-    clean["optional"][0]["value"].append("changed")
-    clean["optional"][1]["value"] = 99
-    assert fast.to_body()["optional"][:2] == data["optional"][:2]
+        job.status = "Failed"  # type: ignore[misc]
+    data["optional"][0]["value"].append("changed")
+    data["optional"][1]["value"] = 99
+    assert job.to_body()["optional"][:2] == SEED["optional"][:2]
 
 
-def test_from_clean_of_a_subclass_goes_through_pydantic():
+def test_a_subclass_validates_through_the_same_rules():
     class Tagged(Job):
         def tag(self) -> str:
             return f"{self.job_id}@{self.service_id}"
 
-    from customcd.contract.wire import validate_body
-
-    made = Tagged.from_clean(validate_body(body(), now=NOW))
+    made = Tagged.from_body(body(), now=NOW)
     assert isinstance(made, Tagged) and made.tag() == "1@2"
+    with pytest.raises(InvalidRecord) as info:
+        Tagged.from_body(body(commit_sha="abc"), now=NOW)
+    assert [p.field for p in info.value.problems] == ["commit_sha"]
+
+
+def test_validation_and_construction_raise_the_same_problems():
+    """Job(...), model_validate and from_body are one path: InvalidRecord, every problem."""
+    bad = body(job_id="", status="done")
+    raised = []
+    for build in (
+        lambda: Job(**bad),
+        lambda: Job.model_validate(bad, context={"now": NOW}),
+        lambda: Job.model_validate_json(json.dumps(bad), context={"now": NOW}),
+        lambda: Job.from_body(bad, now=NOW),
+    ):
+        with pytest.raises(InvalidRecord) as info:
+            build()
+        raised.append([p.field for p in info.value.problems])
+    assert raised == [["job_id", "status"]] * 4
+
+
+def test_an_optional_field_built_alone_is_checked_too():
+    from customcd.contract.job import OptionalField
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="base field"):
+        OptionalField(key="status", value="x", type="string")
+    with pytest.raises(ValidationError, match="boolean"):
+        OptionalField(key="n", value=[1, True], type="integer")
+    assert OptionalField(key="f", value=[1, 2], type="float").value == [1.0, 2.0]
+
+
+@pytest.mark.parametrize("kind", ["integer", "duration"])
+def test_optional_whole_numbers_fit_in_64_bits(kind):
+    top = 2**63 - 1
+    assert Job.from_body(body(optional=[{"key": "n", "value": top, "type": kind}]), now=NOW)
+    found = problems(body(optional=[{"key": "n", "value": [1, top + 1], "type": kind}]))
+    assert "64-bit" in found["optional[0].value"].rule
+    assert found["optional[0].value"].value == [1, top + 1]
 
 
 def test_a_job_takes_its_optional_fields_as_models_or_dicts():

@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 import pytest
 from customcd.config import Config
-from customcd.contract.problems import ConfigurationError, InvalidRecord
+from customcd.contract.problems import ConfigurationError
 from customcd.plugins import hookspecs
 from customcd.plugins.manager import get_plugin_manager
 
@@ -386,8 +386,50 @@ def test_hook_customcd_before_send(tmp_path, customcd_receiver):
     )
     assert result.outcome.kind == "vetoed" and "freeze window" in text and "'veto'" in text
     assert len(customcd_receiver.accepted) == 1
-    with pytest.raises(InvalidRecord, match="changed by a before-send plugin"):
-        _send([("breaks", Breaks())], tmp_path, customcd_receiver, {**SIMPLE, "job_id": "10"})
+
+
+def test_a_before_send_plugin_that_breaks_the_record_is_named_and_undone(
+    tmp_path, customcd_receiver, caplog
+):
+    """One buggy plugin never stops a delivery (issue 18 item 5)."""
+
+    class Breaks:
+        @hookspecs.hookimpl
+        def customcd_before_send(self, body, job):
+            body["status"] = "Great"
+            body["job_type"] = "half-done"
+
+    class Raises:
+        @hookspecs.hookimpl
+        def customcd_before_send(self, body, job):
+            body["job_type"] = "partial change"
+            raise RuntimeError("boom")
+
+    class Good:
+        @hookspecs.hookimpl
+        def customcd_before_send(self, body, job):
+            body["job_type"] = "Deploy"
+
+    flags = {**SIMPLE, "job_id": "10"}
+    with caplog.at_level("WARNING", "customcd"):
+        result, _ = _send(
+            [("good", Good()), ("breaks", Breaks()), ("raises", Raises())],
+            tmp_path,
+            customcd_receiver,
+            flags,
+        )
+    assert result.outcome.kind == "delivered"
+    (sent,) = customcd_receiver.accepted
+    assert sent["status"] == "Succeeded" and sent["job_type"] == "Deploy"
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any(
+        "plugin 'breaks'" in w
+        and "breaks the contract" in w
+        and "status" in w
+        and "sent as it was before that plugin" in w
+        for w in warnings
+    ), warnings
+    assert any("plugin 'raises'" in w and "RuntimeError: boom" in w for w in warnings), warnings
 
 
 def test_hook_customcd_outcome(tmp_path, customcd_receiver):

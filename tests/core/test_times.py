@@ -5,7 +5,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from customcd.contract.times import TimeError, parse_duration, parse_epoch_ms, to_epoch
+from customcd.contract.times import (
+    TimeError,
+    parse_duration,
+    parse_epoch_ms,
+    parse_integer,
+    to_epoch,
+)
 
 EPOCH = 1704018030  # 2023-12-31T10:20:30Z
 
@@ -52,6 +58,9 @@ def test_numbers_and_datetimes():
         ("2023-12-31T10:20:30+25:00", "out of range"),
         (float("nan"), "finite"),
         ([EPOCH], "list"),
+        ("2023-12-31T10:20:30.12345678Z", "8 fractional digits; give at most 7"),
+        ("\u0661\u0667\u0660\u0664\u0660\u0661\u0668\u0660\u0663\u0660", "not a time"),
+        ("2023-12-31T1\u0660:20:30Z", "not a time"),
     ],
 )
 def test_refused_times(value, hint):
@@ -90,3 +99,16 @@ def test_durations(value, seconds):
 def test_bad_durations(value):
     with pytest.raises(TimeError):
         parse_duration(value)
+
+
+def test_one_rule_for_digits():
+    """ASCII digits only: int() and \\d would also take other scripts' digits and underscores."""
+    assert parse_integer(" -42 ") == -42 and parse_integer("+7") == 7
+    for text in ("\u0661\u0662", "1_000", "1.0", "", "--1", "1e3"):
+        with pytest.raises(ValueError, match="digits 0-9"):
+            parse_integer(text)
+    for value in ("\u0661\u0662", "\u0661m", "1_000"):
+        with pytest.raises(TimeError):
+            parse_duration(value)
+    with pytest.raises(TimeError):
+        parse_epoch_ms("\u0661" * 13)

@@ -1,16 +1,18 @@
-// customcdReport: report the current build to Allstacks Custom CD with customcd.
+// customcdReport: report the current build to Allstacks Custom CD with the standalone customcd
+// build (no Python needed on the agent). See docs/jenkins.md.
 //
-// Drop this file into the vars/ folder of a Jenkins shared library, then in a Jenkinsfile:
+// Load this shared library (its root is adapters/jenkins/ of the customcd repository: vars/ and
+// resources/), then in a Jenkinsfile:
 //
-//   @Library('your-shared-library') _
+//   @Library('customcd') _
 //   pipeline {
 //     agent any
 //     stages { stage('Deploy') { steps { sh './deploy.sh' } } }
 //     post { always { customcdReport(serviceId: '42', jobType: 'Production Deploy') } }
 //   }
 //
-// It runs sh/bat, so it needs an agent: with `agent none` at the top, wrap it in
-// `node('linux') { customcdReport(...) }` inside post { always { } }.
+// It runs sh (Linux, macOS) or bat + PowerShell (Windows), so it needs an agent: with
+// `agent none` at the top, wrap it in `node('linux') { customcdReport(...) }`.
 //
 // Parameters (all optional):
 //   credentialsId  Jenkins "Secret text" credential holding the Allstacks token (default 'customcd-token')
@@ -20,46 +22,61 @@
 //   commitSha      full commit SHA, when GIT_COMMIT is not set (scripted pipelines)
 //   optional       list of 'key=value' / 'key:type=value' strings
 //   strict         true: fail the step when the record is not delivered (default false)
-//   command        how to run customcd (default 'customcd'; e.g. 'uvx --from customcd-jenkins customcd')
+//   version        customcd release to install (default latest); downloadUrl: your mirror folder
+//   command        run this customcd instead of installing one (e.g. 'customcd' already on PATH,
+//                  or 'uvx --from customcd-jenkins customcd'); split on spaces
 //
-// It never breaks the build unless strict is true: customcd exits 0 when a record is delivered,
-// kept for retry or rejected, and prints one line saying which.
+// Every value reaches customcd as a CUSTOMCD_* environment variable (withEnv): none is ever part
+// of the sh/bat text, so quotes, &, %, $(...) or a newline in a value are only data. The script
+// run is the library's own resources/customcd/report.sh (report.ps1 on Windows), unchanged.
+// It never breaks the build unless strict is true: a problem is one `customcd: WARNING:` line.
 def call(Map args = [:]) {
-    String credentialsId = args.get('credentialsId', 'customcd-token')
-    String command = args.get('command', 'customcd')
-    boolean unix = isUnix()
-    // Every value is quoted for the shell that runs it, so a job type such as
-    // "Customer's deploy" or a value with spaces, $ or % reaches customcd unchanged.
-    List<String> flags = [
-        '--status ' + quoteArg(unix, args.get('status', currentBuild.currentResult) as String),
-        '--start-time-ms ' + quoteArg(unix, currentBuild.startTimeInMillis as String),
+    // The very first thing: the build's end so far. Installing customcd must not count.
+    long startMillis = currentBuild.startTimeInMillis as long
+    long endSeconds = (long) ((startMillis + (currentBuild.duration as long)) / 1000)
+    boolean strict = args.get('strict', false) as boolean
+    List<String> environment = [
+        "CUSTOMCD_END_TIME=${endSeconds}".toString(),
+        "CUSTOMCD_START_TIME_MS=${startMillis}".toString(),
+        "CUSTOMCD_STATUS=${args.get('status', currentBuild.currentResult)}".toString(),
+        'CUSTOMCD_ADAPTER=jenkins',
     ]
-    if (args.serviceId) { flags << '--service-id ' + quoteArg(unix, args.serviceId as String) }
-    if (args.jobType) { flags << '--job-type ' + quoteArg(unix, args.jobType as String) }
-    if (args.commitSha) { flags << '--commit-sha ' + quoteArg(unix, args.commitSha as String) }
-    for (Object item : (args.get('optional', []) as List)) {
-        flags << '--optional ' + quoteArg(unix, item as String)
+    Map<String, String> names = [
+        serviceId: 'CUSTOMCD_SERVICE_ID', jobType: 'CUSTOMCD_JOB_TYPE', commitSha: 'CUSTOMCD_COMMIT_SHA',
+        version: 'CUSTOMCD_VERSION', downloadUrl: 'CUSTOMCD_DOWNLOAD_URL', command: 'CUSTOMCD_COMMAND',
+    ]
+    for (Map.Entry<String, String> item : names.entrySet()) {
+        if (args[item.key]) { environment << "${item.value}=${args[item.key]}".toString() }
     }
-    if (args.get('strict', false)) { flags << '--strict' }
+    List optional = args.get('optional', []) as List
+    if (optional) { environment << "CUSTOMCD_OPTIONAL=${optional.join('\n')}".toString() }
+    if (strict) { environment << 'CUSTOMCD_STRICT=1' }
 
-    String script = "${command} send --adapter jenkins ${flags.join(' ')}"
-    // The token is bound to CUSTOMCD_TOKEN in the step's environment and read by customcd from
-    // there: it is never interpolated into the script, so it appears neither on a command line
-    // nor in the build log (Jenkins masks it anyway).
-    withCredentials([string(credentialsId: credentialsId, variable: 'CUSTOMCD_TOKEN')]) {
-        if (unix) {
-            sh(label: 'customcd send', script: script)
-        } else {
-            bat(label: 'customcd send', script: script)
+    boolean unix = isUnix()
+    try {
+        withEnv(environment) {
+            // The token is bound to CUSTOMCD_TOKEN for the step only; Jenkins masks it in the log.
+            withCredentials([string(credentialsId: args.get('credentialsId', 'customcd-token'),
+                                    variable: 'CUSTOMCD_TOKEN')]) {
+                if (unix) {
+                    sh(label: 'customcd report', script: libraryResource('customcd/report.sh'))
+                } else {
+                    // cmd.exe only starts PowerShell; the script itself travels in a variable.
+                    withEnv(["CUSTOMCD_REPORT_PS1=${libraryResource('customcd/report.ps1')}".toString()]) {
+                        bat(label: 'customcd report', script: POWERSHELL)
+                    }
+                }
+            }
         }
+    } catch (org.jenkinsci.plugins.workflow.steps.FlowInterruptedException interrupted) {
+        throw interrupted  // an abort stays an abort
+    } catch (Exception problem) {
+        if (strict) { throw problem }
+        echo("customcd: WARNING: no record sent: ${problem.message}; the build keeps its own result")
     }
 }
 
-// Quote one argument: POSIX single quotes ('\'' for a quote inside), or for a Windows batch
-// file double quotes (\" for a quote inside, %% for a percent sign, which cmd would expand).
-String quoteArg(boolean unix, String value) {
-    if (unix) {
-        return "'" + value.replace("'", "'\\''") + "'"
-    }
-    return '"' + value.replace('"', '\\"').replace('%', '%%') + '"'
-}
+// The only text cmd.exe sees: fixed, no value in it.
+@groovy.transform.Field
+static final String POWERSHELL = '@powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass ' +
+    '-Command "& ([scriptblock]::Create($env:CUSTOMCD_REPORT_PS1))"'

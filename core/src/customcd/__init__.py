@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+"""The version of the ``customcd`` distribution."""
 
 __all__ = [
     "NOT_FINAL",
@@ -54,7 +55,7 @@ _WHERE = {
     "CustomcdError": "contract.problems",
     "InvalidRecord": "contract.problems",
     "Problem": "contract.problems",
-    "Record": "contract.record",
+    "Record": "contract.job",
     "get_plugin_manager": "plugins.manager",
     "build_job": "api",
     "send": "api",
@@ -62,9 +63,8 @@ _WHERE = {
 
 if TYPE_CHECKING:
     from .api import build_job, send
-    from .contract.job import Job, OptionalField
+    from .contract.job import Job, OptionalField, Record
     from .contract.problems import CustomcdError, InvalidRecord, Problem
-    from .contract.record import Record
     from .delivery.outcome import Outcome
     from .plugins.adapter import (
         NOT_FINAL,

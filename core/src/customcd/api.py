@@ -9,8 +9,7 @@ from typing import Any
 
 from .builder import build_from_draft
 from .config import Config, load_config
-from .contract.job import Job, job_from_owned_body
-from .contract.plainbody import plain_body
+from .contract.job import Job
 from .contract.problems import MISSING, InvalidRecord, Problem
 from .delivery.outcome import Outcome
 from .pipeline import run_send
@@ -35,25 +34,18 @@ def build_job(
 
     :raises InvalidRecord: with every problem at once.
     """
-    now = time.time() if now is None else now
-    if type(optional) is not list:
-        optional = list(optional)  # read a one-shot iterable once: both paths may need it
-    if config is None or config.is_plain:
-        body = plain_body(fields, optional, now=now)
-        if body is not None:
-            return job_from_owned_body(body)  # the body is this call's own: no copies
     built = build_from_draft(
         Draft(),
         config=_DEFAULTS if config is None else config,
         overrides=fields,
-        user_optional=[dict(item) for item in optional],
-        now=now,
+        user_optional=list(optional),
+        now=time.time() if now is None else now,
     )
-    if built.record is None:
+    if built.job is None:
         raise InvalidRecord(
             [Problem("status", fields.get("status", MISSING), built.skip or "no record")]
         )
-    return built.record.job
+    return built.job
 
 
 #: The configuration of a library call that gives none: no routes, no defaults.

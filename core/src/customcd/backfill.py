@@ -274,18 +274,18 @@ def run_backfill(
             if checkpoint:
                 checkpoint.finished(index, draft.cursor)
             return
-        if built.record is None:
+        if built.job is None:
             stats.add("skipped", built.skip or "no record")
             log.info("skipped %s (%s)", draft.job_id, built.skip)
         elif dry_run:
             with write_lock:
-                (output or sys.stdout).write(built.record.to_json() + "\n")
+                (output or sys.stdout).write(built.job.to_json() + "\n")
             stats.add("sent")
         else:
             assert dispatcher is not None
-            record = built.record
+            record = built.job
             outcome: Outcome = dispatcher.deliver(
-                record.idempotency_key, record.body, record.to_json()
+                record.idempotency_key, record.to_body(), record.to_json()
             )
             kind = {
                 "delivered": "sent",

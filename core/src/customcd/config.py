@@ -36,8 +36,9 @@ from pathlib import Path
 from typing import Any
 
 from .contract.problems import ConfigurationError
-from .secret import Secret, SecretLike
+from .secret import SecretLike
 from .settings import SETTINGS, Setting
+from .tokenfile import resolve_token, token_file_setting
 
 __all__ = ["Config", "Route", "default_outbox_path", "load_config"]
 
@@ -94,11 +95,9 @@ class Config:
     status_map: Mapping[str, str] = field(default_factory=dict)
     routes: tuple[Route, ...] = ()
     adapter_options: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def is_plain(self) -> bool:
-        """True when nothing here changes a record's fields (no defaults, routes, maps, optionals)."""
-        return not (self.job_defaults or self.optional or self.status_map or self.routes)
+    #: what was wrong (only when read leniently): part (a setting's name, ``config``,
+    #: ``customcd.toml``, ``job``, ``route #2``...) -> the problem; those parts were left out
+    problems: Mapping[str, ConfigurationError] = field(default_factory=dict)
 
     @property
     def outbox_path(self) -> Path:
@@ -177,91 +176,106 @@ def _read_toml(path: Path) -> dict[str, Any]:
         ) from None
 
 
-def _routes(raw: Any, path: Path) -> tuple[Route, ...]:
+class _Problems:
+    """Problems met while reading the configuration: the first raised, or all collected.
+
+    :param lenient: collect instead of raising (``customcd send`` keeps its record whatever is
+        wrong with the configuration); each problem leaves out only its own part.
+    """
+
+    def __init__(self, lenient: bool) -> None:
+        self.lenient = lenient
+        self.found: dict[str, ConfigurationError] = {}
+
+    def add(self, part: str, error: ConfigurationError) -> None:
+        """Raise ``error``, or note it under ``part`` (the first one of a part is kept)."""
+        if not self.lenient:
+            raise error
+        self.found.setdefault(part, error)
+
+
+def _route(table: Any, where: str, index: int) -> Route:
+    """One ``[[route]]`` table as a :class:`Route`.
+
+    :raises ConfigurationError: naming the rule and what is wrong with it.
+    """
+    if not isinstance(table, dict):
+        raise ConfigurationError(f"{where} must be a table")
+    unknown = set(table) - {"match", "service_id", "job_type", "optional"}
+    if unknown:
+        raise ConfigurationError(
+            f"{where}: unknown keys {sorted(unknown)} "
+            "(allowed: match, service_id, job_type, optional)"
+        )
+    match = table.get("match", {})
+    if not isinstance(match, dict) or not all(isinstance(v, str) for v in match.values()):
+        raise ConfigurationError(f"{where}: match must be a table of glob patterns (strings)")
+    service_id = table.get("service_id")
+    if service_id is not None and (
+        isinstance(service_id, bool) or not isinstance(service_id, int) or service_id <= 0
+    ):
+        raise ConfigurationError(f"{where}: service_id {service_id!r} must be a positive integer")
+    job_type = table.get("job_type")
+    if job_type is not None and not isinstance(job_type, str):
+        raise ConfigurationError(f"{where}: job_type must be a string")
+    optional = table.get("optional", {})
+    if not isinstance(optional, dict):
+        raise ConfigurationError(f"{where}: optional must be a table of key = value")
+    return Route(match, service_id, job_type, optional, index)
+
+
+def _routes(raw: Any, path: Path, problems: _Problems) -> tuple[Route, ...]:
+    """The routing rules; a broken rule is a problem (left out when lenient)."""
     if raw is None:
         return ()
     if not isinstance(raw, list):
-        raise ConfigurationError(f"{path}: [[route]] must be an array of tables")
+        problems.add("route", ConfigurationError(f"{path}: [[route]] must be an array of tables"))
+        return ()
     routes = []
     for index, table in enumerate(raw, start=1):
-        where = f"{path}: route #{index}"
-        if not isinstance(table, dict):
-            raise ConfigurationError(f"{where} must be a table")
-        unknown = set(table) - {"match", "service_id", "job_type", "optional"}
-        if unknown:
-            raise ConfigurationError(
-                f"{where}: unknown keys {sorted(unknown)} "
-                "(allowed: match, service_id, job_type, optional)"
-            )
-        match = table.get("match", {})
-        if not isinstance(match, dict) or not all(isinstance(v, str) for v in match.values()):
-            raise ConfigurationError(f"{where}: match must be a table of glob patterns (strings)")
-        service_id = table.get("service_id")
-        if service_id is not None and (
-            isinstance(service_id, bool) or not isinstance(service_id, int) or service_id <= 0
-        ):
-            raise ConfigurationError(
-                f"{where}: service_id {service_id!r} must be a positive integer"
-            )
-        job_type = table.get("job_type")
-        if job_type is not None and not isinstance(job_type, str):
-            raise ConfigurationError(f"{where}: job_type must be a string")
-        optional = table.get("optional", {})
-        if not isinstance(optional, dict):
-            raise ConfigurationError(f"{where}: optional must be a table of key = value")
-        routes.append(Route(match, service_id, job_type, optional, index))
+        try:
+            routes.append(_route(table, f"{path}: route #{index}", index))
+        except ConfigurationError as exc:
+            problems.add(f"route #{index}", exc)
     return tuple(routes)
 
 
-def _token(env: Mapping[str, str], token_file: str) -> SecretLike | None:
-    if token_file:
-        path = Path(token_file).expanduser()
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = getattr(exc, "strerror", None) or "not readable text"
-            raise ConfigurationError(
-                f"cannot read the token file {path}: {reason}", docs="configuration.md"
-            ) from None
-        lines = text.strip().splitlines()
-        token = lines[0].strip() if lines else ""
-        if not token:
-            raise ConfigurationError(f"the token file {path} is empty", docs="configuration.md")
-        if not _printable_token(token):
-            raise ConfigurationError(
-                f"the token in {path} contains a space or control character; the file must hold "
-                "the token alone on its first line",
-                docs="configuration.md",
+def _table(data: Mapping[str, Any], name: str, path: Path | None, problems: _Problems) -> Any:
+    """The ``[name]`` table of ``customcd.toml`` ({} when absent, or broken and lenient)."""
+    table = data.get(name, {})
+    if isinstance(table, dict):
+        return table
+    problems.add(
+        name, ConfigurationError(f"{path}: [{name}] must be a table", docs="configuration.md")
+    )
+    return {}
+
+
+def _config_file(
+    flags: Mapping[str, Any], env: Mapping[str, str], cwd: Path | None, problems: _Problems
+) -> tuple[Path | None, dict[str, Any]]:
+    """The configuration file and its content (``{}`` when there is none or it is unusable)."""
+    config_flag = flags.get("config") or env.get("CUSTOMCD_CONFIG", "").strip()
+    if not config_flag:
+        candidate = (cwd or Path.cwd()) / "customcd.toml"
+        path = candidate if candidate.is_file() else None
+    else:
+        path = Path(str(config_flag)).expanduser()
+        if not path.is_file():
+            problems.add(
+                "config",
+                ConfigurationError(
+                    f"configuration file {path} does not exist", docs="configuration.md"
+                ),
             )
-        return Secret(token)
-    value = env.get("CUSTOMCD_TOKEN", "").strip()
-    if value and not _printable_token(value):
-        raise ConfigurationError(
-            "CUSTOMCD_TOKEN contains a line break, space or control character (pasted with "
-            "another line?); set it to the token alone",
-            docs="troubleshooting.md",
-        )
-    return Secret(value) if value else None
-
-
-def _token_file(flags: Mapping[str, Any], env: Mapping[str, str], data: Mapping[str, Any]) -> str:
-    """Which token file to read, if any ("" when the token comes from ``CUSTOMCD_TOKEN``).
-
-    Precedence: ``--token-file`` > ``CUSTOMCD_TOKEN_FILE`` > ``CUSTOMCD_TOKEN`` >
-    ``token_file`` in ``customcd.toml``.
-    """
-    if flags.get("token_file"):
-        return str(flags["token_file"])
-    if env.get("CUSTOMCD_TOKEN_FILE", "").strip():
-        return env["CUSTOMCD_TOKEN_FILE"].strip()
-    if env.get("CUSTOMCD_TOKEN", "").strip():
-        return ""
-    return str(data.get("token_file") or "")
-
-
-def _printable_token(token: str) -> bool:
-    """A token must be one word of printable ASCII: anything else breaks the HTTP header."""
-    return token.isascii() and token.isprintable() and not any(c.isspace() for c in token)
+            return path, {}
+    if path is None:
+        return None, {}
+    try:
+        return path, _read_toml(path)
+    except ConfigurationError as exc:
+        problems.add("config", exc)
+        return path, {}
 
 
 def load_config(
@@ -269,35 +283,33 @@ def load_config(
     env: Mapping[str, str] | None = None,
     *,
     cwd: Path | None = None,
+    lenient: bool = False,
 ) -> Config:
     """Merge flags > environment > ``customcd.toml`` > defaults into a :class:`Config`.
 
     :param flags: setting values given on the command line, by setting name (``None`` = not given).
     :param env: the environment (default ``os.environ``).
     :param cwd: where ``customcd.toml`` is looked for (default: the working directory).
-    :raises ConfigurationError: with one clear message naming the setting and the value.
+    :param lenient: do not stop at a problem: collect every one in :attr:`Config.problems` and
+        leave out only the broken part (a bad setting takes its default, an unknown key or a
+        broken table or routing rule is ignored, an unreadable file is not used).
+    :raises ConfigurationError: (unless lenient) one clear message naming the setting and value.
     """
+    problems = _Problems(lenient)
     flags = {k: v for k, v in (flags or {}).items() if v is not None}
     env = os.environ if env is None else env
-    config_flag = flags.get("config") or env.get("CUSTOMCD_CONFIG", "").strip()
-    path: Path | None
-    if config_flag:
-        path = Path(str(config_flag)).expanduser()
-        if not path.is_file():
-            raise ConfigurationError(
-                f"configuration file {path} does not exist", docs="configuration.md"
-            )
-    else:
-        candidate = (cwd or Path.cwd()) / "customcd.toml"
-        path = candidate if candidate.is_file() else None
-    data = _read_toml(path) if path else {}
+    path, data = _config_file(flags, env, cwd, problems)
 
     known = {s.toml for s in SETTINGS if s.toml} | _TOML_SECTIONS
     unknown = sorted(set(data) - known)
-    if unknown and path:
-        raise ConfigurationError(
-            f"{path}: unknown key(s) {', '.join(unknown)}; known keys: {', '.join(sorted(known))}",
-            docs="configuration.md",
+    if unknown:
+        problems.add(
+            "customcd.toml",
+            ConfigurationError(
+                f"{path}: unknown key(s) {', '.join(unknown)}; known keys: "
+                f"{', '.join(sorted(known))}",
+                docs="configuration.md",
+            ),
         )
 
     values: dict[str, Any] = {}
@@ -314,19 +326,23 @@ def load_config(
             raw, where = setting.default, "default"
         else:
             continue
-        values[setting.name] = _convert(setting, raw, where)
+        try:
+            values[setting.name] = _convert(setting, raw, where)
+        except ConfigurationError as exc:
+            problems.add(setting.name, exc)
+            if setting.default:
+                values[setting.name] = _convert(setting, setting.default, "default")
 
-    job_defaults = data.get("job", {})
-    if not isinstance(job_defaults, dict) or set(job_defaults) - _JOB_KEYS:
-        raise ConfigurationError(
-            f"{path}: [job] may set {', '.join(sorted(_JOB_KEYS))}", docs="configuration.md"
+    job_defaults = _table(data, "job", path, problems)
+    if set(job_defaults) - _JOB_KEYS:
+        problems.add(
+            "job",
+            ConfigurationError(
+                f"{path}: [job] may set {', '.join(sorted(_JOB_KEYS))}", docs="configuration.md"
+            ),
         )
-    optional = data.get("optional", {})
-    status_map = data.get("status_map", {})
-    adapters = data.get("adapters", {})
-    for name, table in (("optional", optional), ("status_map", status_map), ("adapters", adapters)):
-        if not isinstance(table, dict):
-            raise ConfigurationError(f"{path}: [{name}] must be a table", docs="configuration.md")
+        job_defaults = {k: v for k, v in job_defaults.items() if k in _JOB_KEYS}
+    status_map = _table(data, "status_map", path, problems)
 
     ca_bundle = values.get("ca_bundle") or next(
         (env[v] for v in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE") if env.get(v, "").strip()), None
@@ -337,11 +353,16 @@ def load_config(
         outbox_path = Path(outbox).expanduser()
         if outbox_path.is_dir() or outbox.endswith(("/", os.sep)):
             outbox_path = outbox_path / "outbox.sqlite3"
+    token = None
+    try:
+        token = resolve_token(env, token_file_setting(flags, env, data))
+    except ConfigurationError as exc:
+        problems.add("token", exc)
 
     return Config(
         url=values.get("url", ""),
         company_id=values.get("company_id", ""),
-        token=_token(env, _token_file(flags, env, data)),
+        token=token,
         strict=values.get("strict", False),
         outbox=outbox_path,
         deadline=values.get("deadline", 30.0),
@@ -352,8 +373,9 @@ def load_config(
         adapter=values.get("adapter", ""),
         config_path=path,
         job_defaults=job_defaults,
-        optional=optional,
+        optional=_table(data, "optional", path, problems),
         status_map={str(k): str(v) for k, v in status_map.items()},
-        routes=_routes(data.get("route"), path) if path else (),
-        adapter_options=adapters,
+        routes=_routes(data.get("route"), path, problems) if path else (),
+        adapter_options=_table(data, "adapters", path, problems),
+        problems=dict(problems.found),
     )

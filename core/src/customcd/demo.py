@@ -46,29 +46,49 @@ SEED_OPTIONAL = (
 
 def _cases(
     plugins: Plugins,
-) -> list[tuple[str, str, dict[str, str], dict[str, Any], tuple[str, ...]]]:
-    """(source, adapter, env, flags, optional) for every demo record."""
+) -> tuple[list[tuple[str, str, dict[str, str], dict[str, Any], tuple[str, ...]]], list[str]]:
+    """(source, adapter, env, flags, optional) for every demo record; adapters whose cases fail."""
     cases: list[tuple[str, str, dict[str, str], dict[str, Any], tuple[str, ...]]] = [
         ("contract sample (flags only)", "none", {}, dict(SEED_SAMPLE), SEED_OPTIONAL),
     ]
+    broken: list[str] = []
     for name, adapter in plugins.adapters().items():
-        for case in adapter.demo_cases():
+        try:
+            samples = list(adapter.demo_cases())
+        except Exception as exc:  # one plugin's bad sample must not stop the demo of the others
+            click.echo(f"  {adapter.title}: no demo cases ({type(exc).__name__}: {exc})", err=True)
+            broken.append(adapter.title)
+            continue
+        for case in samples:
             flags = {"service_id": 2, **dict(case.overrides)}
             cases.append((f"{adapter.title}: {case.title}", name, dict(case.env), flags, ()))
-    return cases
+    return cases, broken
 
 
 def run_demo(keep: Path | None = None) -> int:
-    """Run the demo; print what the receiver accepted. Returns the exit code (0 on success)."""
+    """Run the demo; print what the receiver accepted. Returns the exit code (0 on success).
+
+    :param keep: a folder for the demo's outbox and accepted bodies, left in place; without it
+        they go to a temporary folder that is removed when the demo ends.
+    """
+    if keep is not None:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        return _run_in(Path(keep), kept=True)
+    with tempfile.TemporaryDirectory(prefix="customcd-demo-") as workdir:
+        return _run_in(Path(workdir), kept=False)
+
+
+def _run_in(workdir: Path, *, kept: bool) -> int:
     token = "demo-" + secrets.token_hex(8)
-    workdir = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="customcd-demo-"))
-    workdir.mkdir(parents=True, exist_ok=True)
     rows: list[list[str]] = []
     failures = 0
     with Receiver(company_id="1", token=token, record_path=workdir / "accepted.jsonl") as server:
         click.echo(f"customcd demo: local receiver on {server.endpoint}\n")
         plugins = get_plugin_manager()
-        for source, adapter, env, flags, optional in _cases(plugins):
+        cases, broken = _cases(plugins)
+        failures += len(broken)
+        rows += [[f"{title}: demo cases", *["-"] * 8, "error: see above"] for title in broken]
+        for source, adapter, env, flags, optional in cases:
             config = Config(
                 url=server.url,
                 company_id="1",
@@ -135,12 +155,14 @@ def run_demo(keep: Path | None = None) -> int:
             rows,
         )
     )
-    click.echo(
-        f"\nThe receiver accepted {accepted} record(s); bodies in {workdir / 'accepted.jsonl'}"
-    )
-    if not keep:
+    if kept:
         click.echo(
-            "Run `customcd demo --keep DIR` to keep them, and `customcd receiver` to point "
-            "a real pipeline at a local receiver."
+            f"\nThe receiver accepted {accepted} record(s); bodies in {workdir / 'accepted.jsonl'}"
+        )
+    else:
+        click.echo(
+            f"\nThe receiver accepted {accepted} record(s). Run `customcd demo --keep DIR` to "
+            "keep its bodies and outbox, and `customcd receiver` to point a real pipeline at a "
+            "local receiver."
         )
     return 1 if failures else 0

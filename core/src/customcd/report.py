@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import IO
 
 from .delivery.outcome import Outcome
+from .printable import network_text
 
 __all__ = ["EXIT", "Reporter", "exit_code_for"]
 
@@ -72,6 +73,18 @@ class Reporter:
         self.line(f"customcd: warning: {text}")
         self._annotation("warning", text)
 
+    def error(self, text: str) -> None:
+        """A ``customcd:`` line that is an error (a configuration problem), plus the annotation."""
+        self.line(f"customcd: {text}")
+        self._annotation("error", text)
+
+    def quarantined(self, key: str, why: str) -> None:
+        """The warning for a kept record found unreadable and quarantined (never sent)."""
+        self.warn(
+            f"kept record {key} is unreadable ({network_text(why)}); quarantined: it stays in "
+            "the outbox and is never sent — see `customcd outbox list`"
+        )
+
     def _annotation(self, level: str, text: str) -> None:
         if self.annotate is None:
             return
@@ -82,31 +95,39 @@ class Reporter:
         if annotation:
             self.line(annotation)
 
-    def outcome(self, outcome: Outcome, *, replay: bool = False) -> None:
-        """One line saying what happened to a record."""
-        what = f"job {outcome.job_id!r}" if outcome.job_id else "record"
+    def outcome(self, outcome: Outcome, *, replay: bool = False, kept: bool = True) -> None:
+        """One line saying what happened to a record.
+
+        :param replay: the record is an older one, re-sent from the outbox.
+        :param kept: the record is in the outbox; ``False`` when the outbox was unusable, so a
+            record that was not delivered was not kept either (the caller prints it).
+        """
+        what = f"job {network_text(repr(outcome.job_id))}" if outcome.job_id else "record"
+        reason = network_text(outcome.reason)  # often the server's words: one escaped line
         if replay:
             what = f"kept {what} (replay)"
         tries = f"{outcome.attempts} attempt" + ("" if outcome.attempts == 1 else "s")
+        lost = "NOT kept: the outbox is unusable — the record follows, to keep by hand"
         if outcome.kind == "delivered":
-            self.line(f"customcd: delivered {what} ({outcome.status_code}, {tries})")
+            how = tries if outcome.attempts else "sent by another customcd process"
+            self.line(f"customcd: delivered {what} ({outcome.status_code or '2xx'}, {how})")
         elif outcome.kind == "duplicate":
             self.line(f"customcd: {what} was delivered before; not sent again")
         elif outcome.kind == "skipped":
-            self.line(f"customcd: no record sent: {outcome.reason}")
+            self.line(f"customcd: no record sent: {reason}")
         elif outcome.kind == "vetoed":
-            self.line(f"customcd: {what} not sent: {outcome.reason}")
+            self.line(f"customcd: {what} not sent: {reason}")
         elif outcome.kind == "pending":
-            text = (
-                f"{what} NOT delivered yet ({outcome.reason}; {tries}); kept in the outbox — "
-                "the next customcd run or `customcd outbox flush` re-sends it"
+            then = (
+                "kept in the outbox — the next customcd run or `customcd outbox flush` re-sends it"
+                if kept
+                else lost
             )
+            text = f"{what} NOT delivered yet ({reason}; {tries}); {then}"
             self.line(f"customcd: {text}")
             self._annotation("warning", text)
         else:
-            text = (
-                f"{what} REJECTED by the server ({outcome.reason}); kept in the outbox as "
-                f"rejected — {_advice(outcome)}"
-            )
+            then = "kept in the outbox as rejected" if kept else lost
+            text = f"{what} REJECTED by the server ({reason}); {then} — {_advice(outcome)}"
             self.line(f"customcd: {text}")
             self._annotation("error", text)

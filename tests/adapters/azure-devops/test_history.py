@@ -88,7 +88,9 @@ def test_run_waiting_on_an_approval_is_on_hold_when_asked(adapter):
     (draft,) = list(adapter.history(q))
     assert draft.job_id == "20940"
     assert draft.status == "waitingForApproval" and mapped(draft.status) == "On Hold"
-    assert draft.job_duration is None  # now - start, computed by the builder
+    # what the run worked before the approval began to wait (10:00:11 -> 10:04:31, the
+    # Checkpoint.Approval record's start), never now - start
+    assert draft.job_duration == 260
     # not a finished item: the cursor stays just before it (its start; no build has id 0), so a
     # resumed or later backfill looks at it again
     assert draft.cursor == "build:1764410411:0"
@@ -112,35 +114,62 @@ def test_builds_of_a_repository_by_name(adapter):
 
 
 @pytest.mark.vcr("environment_deployments.yaml")
-def test_environment_deployment_records(adapter, caplog):
+def test_environment_deployment_records(adapter, caplog, vcr):
     caplog.set_level(logging.WARNING)
     q = query(until=NOON, selection={"environment": ("production",)}, options={"page_size": 2})
     drafts = list(adapter.history(q))
-    # 4131 still runs; 4102's run was deleted by retention (404); 3950 is before the window.
-    # 4131 is the newest record: nothing is done before it, so no draft carries a cursor (a later
-    # backfill reads the environment again; the ledger drops what was sent)
-    assert [d.cursor for d in drafts] == [None, None]
-    # one record per deployment job: <run>/<stage>/<job>, as step mode reports that job
+    assert vcr.all_played  # both pages, whatever order the records come in
+    # sent by ascending record id: 4102's run was deleted by retention (404), 3950 is before the
+    # window, 4131 still runs (the checkpoint stays just before it, at 4130)
     assert [d.job_id for d in drafts] == [
-        "20952/Deploy_Prod/DeployWeb",
         "20948/Deploy_Prod/DeployWeb",
+        "20952/Deploy_Prod/DeployWeb",
     ]
-    assert [mapped(d.status) for d in drafts] == ["Succeeded", "Failed"]
+    assert [d.cursor for d in drafts] == ["deployment:3:upto:4119", "deployment:3:upto:4127"]
+    assert [mapped(d.status) for d in drafts] == ["Failed", "Succeeded"]
+    web = drafts[1]
     # the start of the job's record in the run's timeline (as step mode reads it), not the
     # deployment record's 11:15:03.7766667Z
-    assert drafts[0].job_start_time == "2025-11-29T11:15:05.2466667Z"
-    assert drafts[0].job_duration == 276  # to the deployment record's finish, 11:19:41.92
-    assert len(drafts[0].commit_sha) == 40
-    optional = {item["key"]: item["value"] for item in drafts[0].optional}
+    assert web.job_start_time == "2025-11-29T11:15:05.2466667Z"
+    assert web.job_duration == 276  # to the deployment record's finish, 11:19:41.92
+    assert len(web.commit_sha) == 40
+    optional = {item["key"]: item["value"] for item in web.optional}
     assert optional["environment"] == "production"
     assert optional["stage"] == "Deploy to production"  # display names, as in step mode
     assert optional["job"] == "Deploy web app"
-    assert drafts[0].facts["stage"] == "Deploy to production"
-    assert drafts[0].facts["job_name"] == "DeployWeb"
-    # 20948's timeline (an older server) names no job identifiers: the record's own start
-    assert drafts[1].job_start_time == "2025-11-29T10:44:11.3566667Z"
-    assert {item["key"]: item["value"] for item in drafts[1].optional}["stage"] == "Deploy_Prod"
+    assert web.facts["stage"] == "Deploy to production"
+    assert web.facts["job_name"] == "DeployWeb"
+    # 20948's server does not know timeline/{planId} (404): its timeline is read without the id,
+    # and (an older server) names no job identifiers: the record's own start
+    assert drafts[0].job_start_time == "2025-11-29T10:44:11.3566667Z"
+    assert {item["key"]: item["value"] for item in drafts[0].optional}["stage"] == "Deploy_Prod"
     assert "no longer exists" in caplog.text
+
+
+@pytest.mark.vcr("environment_deployments_unordered.yaml")
+def test_environment_records_in_no_order_are_all_read(adapter, vcr):
+    q = query(
+        since=to_epoch("2025-11-01T00:00:00Z"),
+        until=to_epoch("2025-12-01T00:00:00Z"),
+        selection={"environment": ("production",)},
+        options={"page_size": 2},
+    )
+    drafts = list(adapter.history(q))
+    # record 6001 (October) comes first and is older than the window: the pages after it are
+    # still read (no early stop on an order the API does not promise)
+    assert vcr.all_played
+    assert [d.job_id for d in drafts] == [
+        "20981/Deploy_Prod/DeployVMs",
+        "20980/Deploy_Prod/DeployCanary",
+    ]
+    rolling, canary = drafts
+    # a rolling deployment job runs one job per hook and target (PreDeploy_web1, Deploy_web1,
+    # Deploy_web2); a canary one, one per hook and increment (PreDeploy, Deploy_10, ...): the
+    # deployment job began with the first of them
+    assert rolling.job_start_time == "2025-11-08T14:00:05.5Z"
+    assert canary.job_start_time == "2025-11-10T09:00:03.25Z"
+    assert mapped(rolling.status) == "Failed" and mapped(canary.status) == "Succeeded"
+    assert {i["key"]: i["value"] for i in canary.optional}["job"] == "Canary web"
 
 
 def _record(record_id, finished=True):
@@ -165,38 +194,48 @@ def _environment(monkeypatch, records):
     monkeypatch.setattr(
         api, "get_build", lambda client, project, run: _build(run, "2025-11-29T08:55:00Z")
     )
-    monkeypatch.setattr(api, "get_timeline", lambda client, project, run: [])
+    monkeypatch.setattr(api, "get_timeline", lambda *args: [])
 
 
 def test_deployment_cursor_formats():
     from customcd_azure_devops.history import DeploymentCursor
 
-    assert str(DeploymentCursor(3, 4135, 4100)) == "deployment:3:4135:4100"
-    assert DeploymentCursor.parse("deployment:3:4135:4100", 3) == DeploymentCursor(3, 4135, 4100)
-    # the cursor of earlier versions: that record was done (and the newer ones before it)
-    assert DeploymentCursor.parse("deployment:3:4119", 3) == DeploymentCursor(3, 4119, 4119)
-    assert DeploymentCursor.parse("deployment:4:4135:4100", 3) is None  # another environment
-    assert DeploymentCursor.parse("deployment:3:4100:4135", 3) is None
+    assert str(DeploymentCursor(3, 4135)) == "deployment:3:upto:4135"
+    assert DeploymentCursor.parse("deployment:3:upto:4135", 3) == DeploymentCursor(3, 4135)
+    assert DeploymentCursor.parse("deployment:4:upto:4135", 3) is None  # another environment
+    # earlier versions read newest first: their cursors do not say every record below an id is
+    # done, so they read as none (the environment is read again; the ledger drops duplicates)
+    assert DeploymentCursor.parse("deployment:3:4135:4100", 3) is None
+    assert DeploymentCursor.parse("deployment:3:4119", 3) is None
     assert DeploymentCursor.parse("build:1764402609:20932", 3) is None
 
 
-def test_deployments_resume_reads_new_records_and_the_rest_below(adapter, monkeypatch):
-    # records 4131..4127 were done by an earlier run; 4135 is new, 4100 was not reached yet
+def test_deployments_resume_reads_only_the_records_after_the_cursor(adapter, monkeypatch):
+    # records up to 4131 were done by an earlier run; 4135 is new
     _environment(monkeypatch, [_record(4135), _record(4131), _record(4127), _record(4100)])
+    q = query(selection={"environment": ["production"]}, resume_from="deployment:3:upto:4131")
+    drafts = list(adapter.history(q))
+    assert [d.job_id.split("/")[0] for d in drafts] == ["24135"]
+    assert drafts[0].cursor == "deployment:3:upto:4135"
+
+
+def test_an_old_cursor_reads_the_environment_again(adapter, monkeypatch):
+    _environment(monkeypatch, [_record(4135), _record(4131), _record(4100)])
     q = query(selection={"environment": ["production"]}, resume_from="deployment:3:4131:4127")
     drafts = list(adapter.history(q))
-    assert [d.job_id.split("/")[0] for d in drafts] == ["24135", "24100"]
-    # above the done range two ranges are done, which one cursor cannot say: the saved one stays
-    assert drafts[0].cursor == "deployment:3:4131:4127"
-    assert drafts[1].cursor == "deployment:3:4135:4100"
+    assert [d.job_id.split("/")[0] for d in drafts] == ["24100", "24131", "24135"]
 
 
 def test_a_running_deployment_freezes_the_cursor_just_before_it(adapter, monkeypatch):
     records = [_record(4140), _record(4135, finished=False), _record(4131), _record(4100)]
     _environment(monkeypatch, records)
     drafts = list(adapter.history(query(selection={"environment": ["production"]})))
-    assert [d.job_id.split("/")[0] for d in drafts] == ["24140", "24131", "24100"]
-    assert [d.cursor for d in drafts] == ["deployment:3:4140:4140"] + ["deployment:3:4140:4136"] * 2
+    assert [d.job_id.split("/")[0] for d in drafts] == ["24100", "24131", "24140"]
+    assert [d.cursor for d in drafts] == [
+        "deployment:3:upto:4100",
+        "deployment:3:upto:4131",
+        "deployment:3:upto:4134",  # 4135 is not finished: a later run reads it again
+    ]
 
 
 def test_deployment_job_ids_keep_the_jobs_of_one_run_apart(adapter, monkeypatch):
@@ -208,9 +247,9 @@ def test_deployment_job_ids_keep_the_jobs_of_one_run_apart(adapter, monkeypatch)
     _environment(monkeypatch, [rerun, web, api_job])
     drafts = list(adapter.history(query(selection={"environment": ["production"]})))
     assert [d.job_id for d in drafts] == [
-        "24141/Deploy_Prod/DeployWeb/2",
-        "24141/Deploy_Prod/DeployWeb",
         "24141/Deploy_Prod/DeployApi",
+        "24141/Deploy_Prod/DeployWeb",
+        "24141/Deploy_Prod/DeployWeb/2",
     ]
 
 

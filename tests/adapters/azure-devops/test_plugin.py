@@ -115,7 +115,15 @@ def test_demo_cases_are_complete_offline(adapter):
 
 def test_backfill_params_are_the_selection_flags(adapter):
     names = {param.name for param in adapter.backfill_params()}
-    assert names == {"project", "definition", "repository", "repository_type", "environment"}
+    assert names == {
+        "project",
+        "definition",
+        "repository",
+        "repository_type",
+        "environment",
+        "releases",
+        "release_definition",
+    }
     definition = next(p for p in adapter.backfill_params() if p.name == "definition")
     assert definition.multiple
 

@@ -58,18 +58,29 @@ def test_without_token_uses_pipeline_start_time_variable(adapter):
 
 
 def test_without_token_or_start_flag_says_how_to_map_the_token(adapter):
-    with pytest.raises(AdapterError) as caught:
-        adapter.collect(context(base_env()))
-    message = str(caught.value)
-    assert "SYSTEM_ACCESSTOKEN: $(System.AccessToken)" in message
-    assert "--start-time" in message
-    assert caught.value.docs == "azure-devops.md"
+    draft = adapter.collect(context(base_env()))
+    assert draft.job_start_time is None
+    hint = draft.hints["job_start_time"]
+    assert "SYSTEM_PIPELINESTARTTIME is not set" in hint
+    assert "SYSTEM_ACCESSTOKEN: $(System.AccessToken)" in hint
+    assert "--start-time" in hint
 
 
 def test_unexpanded_token_macro_counts_as_no_token(adapter):
     env = base_env(SYSTEM_ACCESSTOKEN="$(System.AccessToken)")
-    with pytest.raises(AdapterError, match="map the job token"):
-        adapter.collect(context(env))
+    assert "map the job token" in adapter.collect(context(env)).hints["job_start_time"]
+
+
+def test_send_names_the_missing_variables_and_flags(customcd_cli):
+    env = base_env(CUSTOMCD_SERVICE_ID="7")
+    for name in ("BUILD_REPOSITORY_NAME", "BUILD_REPOSITORY_ID", "BUILD_SOURCEVERSION"):
+        del env[name]
+    result = customcd_cli(["send", "--dry-run"], env=env)
+    assert result.exit_code == 65
+    err = result.stderr
+    assert "job_start_time: is required (SYSTEM_PIPELINESTARTTIME is not set" in err
+    assert "commit_sha: is required (BUILD_SOURCEVERSION is not set" in err
+    assert "(BUILD_REPOSITORY_NAME and BUILD_REPOSITORY_ID are not set; give --repo-name" in err
 
 
 def test_start_time_ms_override_also_skips_the_rest_call(adapter):
@@ -108,17 +119,19 @@ def test_rest_failure_falls_back_to_the_pipeline_variable(adapter, caplog):
 
 
 @pytest.mark.vcr("error_401.yaml")
-def test_rest_failure_without_fallback_is_one_clear_error(adapter):
-    with pytest.raises(AdapterError) as caught:
-        adapter.collect(context(base_env(SYSTEM_ACCESSTOKEN=SECRET)))
-    message = str(caught.value)
+def test_rest_failure_without_fallback_is_one_clear_problem(adapter, caplog):
+    draft = adapter.collect(context(base_env(SYSTEM_ACCESSTOKEN=SECRET)))
+    message = draft.hints["job_start_time"]
     assert "401" in message and "SYSTEM_ACCESSTOKEN" in message
-    assert SECRET not in message
+    assert "SYSTEM_PIPELINESTARTTIME is not set" in message
+    assert SECRET not in message + caplog.text
 
 
 # --- deployment jobs, job scope, timeline ----------------------------------------------------
 
 DEPLOY_JOB_ID = "3dc8fd7e-4368-5a92-293e-d53cefc8c4b3"
+#: Run 20934's timeline id (its orchestration plan id), System.TimelineId in its jobs.
+TIMELINE_ID = "00020934-7a1b-4c2d-9e3f-000000020934"
 
 
 def deployment_env(**extra: str) -> dict[str, str]:
@@ -132,6 +145,8 @@ def deployment_env(**extra: str) -> dict[str, str]:
         "SYSTEM_JOBID": DEPLOY_JOB_ID,
         "ENVIRONMENT_NAME": "production",
         "ENVIRONMENT_ID": "3",
+        "SYSTEM_TIMELINEID": TIMELINE_ID,
+        "SYSTEM_PLANID": TIMELINE_ID,
         "STRATEGY_NAME": "runOnce",
         "AGENT_JOBSTATUS": "SucceededWithIssues",
     }
@@ -156,6 +171,13 @@ def test_a_deployment_job_is_reported_as_that_job_from_its_timeline_record(adapt
     assert draft.job_start_time == "2025-11-29T09:07:09.2466667Z"  # the job, not the run
     assert any("timeline" in note for note in draft.notes)
     assert any("run/stage/job" in note for note in draft.notes)
+
+
+def test_a_hook_job_of_a_canary_deployment_is_reported_as_its_deployment_job(adapter):
+    # in a lifecycle hook job (Deploy_10), System.JobName names the hook's job and
+    # System.PhaseName the deployment job: the record is the deployment job's, as backfill's
+    env = deployment_env(SYSTEM_JOBNAME="Deploy_10", SYSTEM_PHASENAME="DeployWeb")
+    assert adapter.collect(context(env, job_start_time=1)).job_id == "20934/Deploy_Prod/DeployWeb"
 
 
 @pytest.mark.vcr("timeline_deployment_job.yaml")
@@ -316,8 +338,7 @@ def test_classic_release_uses_release_variables(adapter):
 def test_classic_release_never_reads_the_artifact_build(adapter):
     # Token present and no cassette: the adapter must not call the build API for the artifact.
     env = release_env(SYSTEM_ACCESSTOKEN=SECRET)
-    with pytest.raises(AdapterError, match="classic release"):
-        adapter.collect(context(env))
+    assert "classic release" in adapter.collect(context(env)).hints["job_start_time"]
 
 
 def test_classic_release_uses_the_pipeline_start_variable(adapter):
@@ -386,8 +407,8 @@ def test_a_silent_server_times_out_within_the_context_timeout(adapter):
     ctx = type(ctx)(env=ctx.env, overrides={}, options={}, timeout=0.3, now=ctx.now)
     began = time.monotonic()
     try:
-        with pytest.raises(AdapterError, match=r"did not answer within 0\.3 s"):
-            adapter.collect(ctx)
+        draft = adapter.collect(ctx)
+        assert "did not answer within 0.3 s" in draft.hints["job_start_time"]
     finally:
         listener.close()
         for conn, _ in accepted:

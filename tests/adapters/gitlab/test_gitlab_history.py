@@ -30,7 +30,9 @@ def test_deployments_over_several_pages(adapter, vcr):
     # running (884) is in progress and blocked (885) waits for approval: neither is yielded
     assert [d.job_id for d in drafts] == ["11501", "11502", "11720"]
     assert [adapter.status_map[d.status] for d in drafts] == ["Succeeded", "Failed", "Failed"]
-    assert vcr.play_count == 4  # the project, then three pages followed through Link rel="next"
+    # the project, three pages followed through Link rel="next", and the two environments once
+    # each for their tier (a deployment names its environment without it)
+    assert vcr.play_count == 6
     first = drafts[0]
     assert first.commit_sha == SHA
     assert first.repo_id == "7" and first.repo_name == "acme/shop/web"
@@ -49,7 +51,7 @@ def test_deployments_are_read_lazily(adapter, vcr):
     items = adapter.history(query())
     first = next(items)
     assert first.job_id == "11501"
-    assert vcr.play_count == 2  # the project and the first page only
+    assert vcr.play_count == 3  # the project, the first page and its environment's tier
 
 
 @pytest.mark.vcr("history_deployments_paged.yaml")
@@ -95,7 +97,7 @@ def test_pipelines_filtered_by_ref_and_source(adapter, vcr):
     assert [d.job_id for d in drafts] == ["1150", "1172"]  # 1161 is still running
     success, failed = drafts
     assert to_epoch(success.job_start_time) == to_epoch("2025-11-25T09:00:03Z")
-    assert success.job_duration == 716
+    assert success.job_duration == pytest.approx(716.512)  # finished_at - started_at
     assert success.job_type == "pipeline"
     assert failed.triggered_by == "rsmith"
     assert body_from(adapter, success)["status"] == "Succeeded"

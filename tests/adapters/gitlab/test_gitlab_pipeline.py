@@ -66,7 +66,9 @@ def test_canceled_pipeline(adapter, collect):
 def test_pipeline_waiting_on_a_manual_deploy_job_is_on_hold(adapter, collect):
     draft = collect(pipeline_env(1204))
     assert draft.status == "manual"
-    assert draft.job_duration is None
+    # On Hold lasts what ran before the wait: pipeline start (07:00:05) to the last finished job
+    # (deploy-staging, 07:05:50), never now - start (the pipeline has waited since)
+    assert draft.job_duration == to_epoch("2025-11-29T07:05:50Z") - to_epoch("2025-11-29T07:00:05Z")
     assert body_from(adapter, draft)["status"] == "On Hold"
 
 
@@ -78,6 +80,7 @@ def test_selected_manual_job_with_null_started_at(adapter, collect):
     assert to_epoch(draft.job_start_time) == to_epoch("2025-11-29T07:00:02Z")
     body = body_from(adapter, draft)
     assert body["status"] == "On Hold"
+    assert body["job_duration"] == 0  # the waiting job has not run at all
 
 
 @pytest.mark.vcr("pipeline_skipped_deploy.yaml")

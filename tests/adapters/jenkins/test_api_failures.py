@@ -8,9 +8,8 @@ import threading
 import time
 
 import pytest
-from customcd.plugins.adapter import AdapterError
 
-from .support import APP_SHA, FAKE_TOKEN, api_env, context
+from .support import APP_SHA, FAKE_TOKEN, api_env, context, optional
 
 FLAGS = {"status": "SUCCESS", "start_time_ms": "1764400000123"}
 
@@ -37,14 +36,17 @@ def test_403_names_the_permission(adapter, vcr, caplog):
 
 
 @pytest.mark.vcr("api_unauthorized.yaml")
-def test_401_without_the_flags_environment_mode_needs_is_an_error(adapter, vcr):
-    with pytest.raises(AdapterError) as info:
-        adapter.collect(context(api_env("unauthorized", 42)))
-    message = str(info.value)
-    assert "HTTP 401" in message
-    assert "--status" in message and "--start-time-ms" in message
-    assert info.value.docs == "jenkins.md"
-    assert FAKE_TOKEN not in message
+def test_401_without_the_flags_keeps_the_record_and_names_what_to_pass(adapter, vcr, caplog):
+    caplog.set_level(logging.WARNING)
+    draft = adapter.collect(context(api_env("unauthorized", 42)))
+    # no start from the API nor a flag: the report's time stands in, marked, so nothing is lost
+    assert draft.job_start_time == 1764400900 and draft.job_duration == 0
+    assert optional(draft, "start_time_source") == "report-time"
+    # the status only the API or a flag can give: the problem says both what failed and the flag
+    hint = draft.hints["status"]
+    assert "HTTP 401" in hint and '--status "${currentBuild.currentResult}"' in hint
+    assert "--start-time-ms" in caplog.text
+    assert FAKE_TOKEN not in caplog.text + repr(draft)
 
 
 def _closed_port() -> int:

@@ -64,7 +64,7 @@ def test_running_build_is_not_final_and_duration_is_left_to_now_minus_start(adap
     assert adapter.status_map[draft.status] == NOT_FINAL
     assert draft.job_duration is None  # API duration is 0 while building: not used
     assert draft.job_start_time == T0_S
-    assert any("--status" in n for n in draft.notes)
+    assert '--status "${currentBuild.currentResult}"' in draft.hints["status"]
 
 
 @pytest.mark.vcr("api_running.yaml")
@@ -81,7 +81,9 @@ def test_paused_for_input_is_on_hold(adapter, vcr):
     _all_played(vcr)
     assert draft.status == "PAUSED_PENDING_INPUT"
     assert adapter.status_map[draft.status] == "On Hold"
-    assert draft.job_duration is None
+    # what the run worked before the input step: wfapi's durationMillis (185 s so far) minus
+    # pauseDurationMillis (120 s), never now - start
+    assert draft.job_duration == 65.0
 
 
 @pytest.mark.vcr("api_multibranch_encoded_branch.yaml")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from .support import APP_SHA, ROOT, context, optional, pipeline_env
 
 
@@ -27,11 +29,15 @@ def test_pipeline_post_block(adapter):
     assert not any("start-time" in n or "--status" in n for n in draft.notes)
 
 
-def test_hints_when_status_and_start_are_not_given(adapter):
+def test_hints_when_status_and_start_are_not_given(adapter, caplog):
+    caplog.set_level(logging.WARNING)
     draft = adapter.collect(context(pipeline_env()))
-    text = " ".join(draft.notes)
-    assert '--status "${currentBuild.currentResult}"' in text
-    assert '--start-time-ms "${currentBuild.startTimeInMillis}"' in text
+    assert '--status "${currentBuild.currentResult}"' in draft.hints["status"]
+    # no start anywhere: the record is kept with the report's time, said loudly and marked
+    assert draft.job_start_time == 1764400900 and draft.job_duration == 0
+    assert optional(draft, "start_time_source") == "report-time"
+    assert '--start-time-ms "${currentBuild.startTimeInMillis}"' in caplog.text
+    assert "$BUILD_TAG" in caplog.text
 
 
 def test_freestyle_with_build_user_vars(adapter):
@@ -81,8 +87,8 @@ def test_missing_git_commit_is_explained(adapter):
     del env["GIT_COMMIT"]
     draft = adapter.collect(context(env, status="SUCCESS", start_time_ms="1764400000000"))
     assert draft.commit_sha is None
-    hint = next(n for n in draft.notes if "GIT_COMMIT" in n)
-    assert "--commit-sha" in hint and "customcd-git" in hint
+    hint = draft.hints["commit_sha"]
+    assert "GIT_COMMIT" in hint and "--commit-sha" in hint and "customcd-git" in hint
 
 
 def test_missing_git_commit_note_is_silent_when_flag_given(adapter):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from typing import Any
 
 import pytest
-from customcd import NOT_FINAL, SKIP, AdapterError, Draft, Job
+from customcd import NOT_FINAL, SKIP, Draft, Job
 from customcd.contract.times import to_epoch
 from customcd_github_actions.adapter import GitHubActionsAdapter
 
@@ -104,14 +106,27 @@ def test_job_status_values_map(adapter, native, expected):
     assert table[native.lower()] == expected
 
 
-def test_no_token_and_no_start_time_is_a_clear_error(adapter, make_context):
-    with pytest.raises(AdapterError) as info:
-        adapter.collect(make_context())
-    message = str(info.value)
-    assert "GITHUB_TOKEN" in message
-    assert "--start-time" in message
-    assert "actions: read" in message
-    assert info.value.docs == "github-actions.md"
+def test_no_token_keeps_the_record_with_the_jobs_setup_time(
+    adapter, make_context, tmp_path, caplog
+):
+    caplog.set_level(logging.WARNING)
+    event = tmp_path / "event.json"
+    event.write_text("{}")
+    os.utime(event, (1764400100, 1764400100))  # the runner wrote it while setting the job up
+    draft = adapter.collect(make_context({"GITHUB_EVENT_PATH": str(event)}))
+    assert draft.job_start_time == 1764400100
+    assert draft.job_duration is None  # now - start: the job ran since its setup
+    assert _optional(draft)["start_time_source"] == "runner-event-file"
+    assert "GITHUB_TOKEN" in caplog.text and "actions: read" in caplog.text
+    assert "--start-time" in caplog.text
+
+
+def test_no_token_and_no_event_file_reports_with_the_report_time(adapter, make_context, caplog):
+    caplog.set_level(logging.WARNING)
+    draft = adapter.collect(make_context({"GITHUB_EVENT_PATH": "/nonexistent/event.json"}))
+    assert draft.job_start_time == 1764400500 and draft.job_duration == 0
+    assert _optional(draft)["start_time_source"] == "report-time"
+    assert "GITHUB_TOKEN" in caplog.text
 
 
 def test_start_time_flag_skips_the_api_even_with_a_token(adapter, make_context, monkeypatch):
@@ -127,10 +142,18 @@ def test_start_time_flag_skips_the_api_even_with_a_token(adapter, make_context, 
     assert draft.job_start_time is None
 
 
-def test_missing_run_id_with_token_asks_for_start_time(adapter, make_context):
-    context = make_context({"GITHUB_TOKEN": "x", "GITHUB_RUN_ID": ""})
-    with pytest.raises(AdapterError, match="GITHUB_RUN_ID"):
-        adapter.collect(context)
+def test_missing_run_id_names_the_variable_for_the_start_and_the_job_id(
+    adapter, make_context, caplog
+):
+    caplog.set_level(logging.WARNING)
+    draft = adapter.collect(make_context({"GITHUB_TOKEN": "x", "GITHUB_RUN_ID": ""}))
+    assert "GITHUB_RUN_ID" in caplog.text  # why the API was not asked for the start
+    assert not draft.job_id and "GITHUB_RUN_ID" in draft.hints["job_id"]
+    assert "--job-id" in draft.hints["job_id"]
+
+
+def _optional(draft):
+    return {item["key"]: item["value"] for item in draft.optional}
 
 
 def test_annotations_are_workflow_commands(adapter):

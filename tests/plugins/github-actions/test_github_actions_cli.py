@@ -54,10 +54,19 @@ def test_without_status_the_user_is_told_to_pass_it(customcd_cli, env):
     assert result.stdout == ""
 
 
-def test_without_token_or_start_time_the_user_is_told_what_to_map(customcd_cli, env):
+def test_without_token_the_record_is_kept_and_the_user_is_told_what_to_map(customcd_cli, env):
     result = customcd_cli(["send", "--dry-run", *STATUS], env=env)
-    assert result.exit_code == 78
+    assert result.exit_code == 0, result.stderr
+    optional = {item["key"]: item["value"] for item in result.body["optional"]}
+    assert optional["start_time_source"] == "report-time"
     assert "GITHUB_TOKEN" in result.stderr and "--start-time" in result.stderr
+
+
+def test_missing_repository_names_the_variable_and_the_flag(customcd_cli, env):
+    env = {**env, "GITHUB_REPOSITORY": "", "GITHUB_REPOSITORY_ID": ""}
+    result = customcd_cli(["send", "--dry-run", "--start-time", "1764400000", *STATUS], env=env)
+    assert result.exit_code == 65
+    assert "(GITHUB_REPOSITORY is not set; give --repo-name)" in result.stderr
 
 
 def test_delivered_to_the_receiver(customcd_cli, customcd_env, customcd_receiver, env):

@@ -21,6 +21,8 @@ class AzureDevOpsAdapter(Adapter):
     title: ClassVar[str] = "Azure DevOps"
     status_map: ClassVar[Mapping[str, str]] = STATUS_MAP
 
+    detect_variables = ("TF_BUILD",)
+
     def detect(self, env: Mapping[str, str]) -> bool:
         """Tell whether ``env`` is an Azure Pipelines agent job (``TF_BUILD=True``)."""
         return is_azure(env)
@@ -32,13 +34,13 @@ class AzureDevOpsAdapter(Adapter):
         return collect_step(context)
 
     def history(self, query: HistoryQuery) -> Iterator[Draft]:
-        """Finished builds, or deployments to ``--environment``, in the window (lazily)."""
+        """Finished builds, deployments to ``--environment`` or classic release deployments."""
         from .history import iter_history
 
         return iter_history(query)
 
     def backfill_params(self) -> Sequence[Any]:
-        """``--project``, ``--definition`` (repeatable), ``--repository``, ``--environment``."""
+        """``--project``, ``--definition``, ``--repository``, ``--environment``, ``--releases``..."""
         from .options import backfill_options
 
         return backfill_options()

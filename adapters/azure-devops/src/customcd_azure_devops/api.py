@@ -1,14 +1,19 @@
 """The Azure DevOps REST 7.1 calls the adapter makes, one function each (all GETs).
 
 * ``{project}/_apis/build/builds/{id}``: one build (``startTime``, ``result``...);
-* ``{project}/_apis/build/builds/{id}/timeline``: stage/job/checkpoint records of a run;
+* ``{project}/_apis/build/builds/{id}/timeline/{timelineId}``: stage/job/checkpoint records of a
+  run (the documented path: ``Timeline_Get`` in ``specification/build/7.1/build.json``; the
+  build's timeline id is its orchestration plan id);
 * ``{project}/_apis/build/builds``: builds in a time window, paged by ``x-ms-continuationtoken``;
 * ``{project}/_apis/git/repositories/{name}``: a repository's id from its name;
 * ``{project}/_apis/distributedtask/environments``: an environment's id from its name;
 * ``{project}/_apis/release/releases/{id}/environments/{id}`` (Release service host): a classic
   release stage and its deployment attempts;
 * ``{project}/_apis/distributedtask/environments/{id}/environmentdeploymentrecords``: deployments
-  to an environment, newest first, paged by ``x-ms-continuationtoken``.
+  to an environment, paged by ``x-ms-continuationtoken`` (in no documented order);
+* ``{project}/_apis/release/deployments`` (Release service host): classic release deployments,
+  filtered by ``minStartedTime``/``maxStartedTime``, paged by ``x-ms-continuationtoken``
+  (:func:`list_release_deployments`).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from .rest import (
     DOCS,
     PREVIEW_API_VERSION,
     RELEASE_API_VERSION,
+    RELEASE_DEPLOYMENTS_API_VERSION,
     AzureDevOpsClient,
     segment,
 )
@@ -37,9 +43,12 @@ __all__ = [
     "get_timeline",
     "list_builds",
     "list_environment_records",
+    "list_release_deployments",
     "pending_approvals",
+    "real_time",
     "resolve_environment",
     "resolve_repository",
+    "timeline_id_of",
 ]
 
 #: A GUID (repository and project ids).
@@ -54,14 +63,42 @@ def get_build(client: AzureDevOpsClient, project: str, build_id: str | int) -> d
     return dict(data)
 
 
+def timeline_id_of(build: dict[str, Any] | None) -> str | None:
+    """The id of a build's timeline: its orchestration plan's id (``orchestrationPlan.planId``)."""
+    if not isinstance(build, dict):
+        return None
+    plan = build.get("orchestrationPlan") or {}
+    plan_id = plan.get("planId") if isinstance(plan, dict) else None
+    if not plan_id:
+        plans = [p for p in build.get("plans") or [] if isinstance(p, dict) and p.get("planId")]
+        plan_id = plans[0]["planId"] if plans else None
+    return str(plan_id) if plan_id else None
+
+
 def get_timeline(
-    client: AzureDevOpsClient, project: str, build_id: str | int
+    client: AzureDevOpsClient,
+    project: str,
+    build_id: str | int,
+    timeline_id: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Return the timeline records (stages, phases, jobs, tasks, checkpoints) of a build."""
-    data, _ = client.get(
-        f"{segment(project)}/_apis/build/builds/{segment(build_id)}/timeline",
-        {"api-version": API_VERSION},
-    )
+    """Return the timeline records (stages, phases, jobs, tasks, checkpoints) of a build.
+
+    With ``timeline_id`` (the build's plan id, ``System.TimelineId`` in a job) the documented
+    ``.../timeline/{timelineId}`` is read; a server that does not know that id (404) is asked for
+    the build's timeline without one (``.../timeline``, the route's optional segment, as the
+    ``azure-devops`` SDK's ``get_build_timeline`` sends it).
+    """
+    base = f"{segment(project)}/_apis/build/builds/{segment(build_id)}/timeline"
+    data: Any = None
+    if timeline_id:
+        try:
+            data, _ = client.get(f"{base}/{segment(timeline_id)}", {"api-version": API_VERSION})
+        except AdapterError as exc:
+            if "(404)" not in str(exc):
+                raise
+            data = None
+    if data is None:
+        data, _ = client.get(base, {"api-version": API_VERSION})
     if not isinstance(data, dict):  # a run that never started has no timeline (204/null)
         return []
     return list(data.get("records") or [])
@@ -102,30 +139,57 @@ def _stage_of(record: dict[str, Any], by_id: dict[Any, dict[str, Any]]) -> dict[
 def deployment_job(
     records: Sequence[dict[str, Any]], stage: str, job: str, attempt: int | None
 ) -> dict[str, Any] | None:
-    """Return the timeline's ``Job`` record of deployment job ``job`` in stage ``stage``, or None.
+    """Return the timeline's view of deployment job ``job`` of stage ``stage``, or None.
 
-    A job record's ``identifier`` is ``<stage>.<job of the YAML>.<job>`` (a ``runOnce`` deployment
-    job ``DeployWeb`` of stage ``Deploy_Prod``: ``Deploy_Prod.DeployWeb.DeployWeb``): its first
-    part must be ``stage`` and its last ``job``, and exactly one record may match. Its ``attempt``
-    must be ``attempt`` when both are known (the timeline holds a job's latest attempt only). The
-    record returned carries ``stageDisplayName``: the name of its stage, when there is one.
+    A deployment job runs as one or more timeline ``Job`` records whose ``identifier`` is
+    ``<stage>.<deployment job>.<name>`` (``azure-devops-docs``,
+    ``docs/pipelines/process/deployment-jobs.md``, "Support for output variables"):
+
+    * ``runOnce``: one job named after the deployment job (``Deploy_Prod.DeployWeb.DeployWeb``),
+      or ``<hook>_<resource>`` with a resource type (``Deploy_Prod.DeployWeb.Deploy_VM1``);
+    * ``rolling``: one job per lifecycle hook and target, ``<hook>_<resource>``
+      (``PreDeploy_web1``, ``Deploy_web1``, ``RouteTraffic_web1``...);
+    * ``canary``: one job per hook and increment, ``<hook>_<increment>`` (``Deploy_10``,
+      ``PostRouteTraffic_10``...).
+
+    Every such record of the deployment job (its first part ``stage``, its second ``job``) counts;
+    records of another attempt are left out when ``attempt`` is known (the timeline holds a
+    job's latest attempt). The view's ``startTime`` is the earliest start among them (when the
+    deployment job began), ``name`` its display name (the ``Phase`` record's, else the job
+    record's) and ``stageDisplayName`` its stage's name.
     """
     found = []
+    by_id = {record.get("id"): record for record in records}
     for record in records:
+        if record.get("type") != "Job":
+            continue
         parts = str(record.get("identifier") or "").split(".")
-        if (
-            record.get("type") == "Job"
-            and len(parts) >= 2
-            and (parts[0], parts[-1]) == (stage, job)
-        ):
+        if len(parts) >= 3:
+            match = parts[0] == stage and parts[1] == job
+        else:
+            match = len(parts) == 2 and (parts[0], parts[1]) == (stage, job)
+        if match:
             found.append(record)
-    if len(found) != 1:
+    if attempt is not None:
+        found = [r for r in found if r.get("attempt") in (None, attempt)]
+    if not found:
         return None
-    chosen = found[0]
-    if attempt is not None and chosen.get("attempt") not in (None, attempt):
-        return None
-    stage_record = _stage_of(chosen, {record.get("id"): record for record in records})
-    return {**chosen, "stageDisplayName": (stage_record or {}).get("name")}
+    starts = [r["startTime"] for r in found if real_time(r.get("startTime"))]
+    phase = by_id.get(found[0].get("parentId"))
+    name = (
+        phase.get("name")
+        if isinstance(phase, dict) and phase.get("type") == "Phase"
+        else (found[0].get("name") if len(found) == 1 else job)
+    )
+    stage_record = _stage_of(found[0], by_id)
+    from customcd.contract.times import to_epoch
+
+    return {
+        "startTime": min(starts, key=to_epoch) if starts else None,
+        "name": name,
+        "stageDisplayName": (stage_record or {}).get("name"),
+        "jobs": [r.get("identifier") for r in found],
+    }
 
 
 def list_builds(
@@ -200,12 +264,45 @@ def list_environment_records(
     page_size: int = 100,
     start_token: str | None = None,
 ) -> Iterator[tuple[list[dict[str, Any]], str | None]]:
-    """Yield pages of an environment's deployment records, newest first."""
+    """Yield pages of an environment's deployment records (the order is not documented)."""
     return client.pages(
         f"{segment(project)}/_apis/distributedtask/environments/{environment_id}"
         "/environmentdeploymentrecords",
         {"top": page_size, "api-version": PREVIEW_API_VERSION},
         start_token=start_token,
+    )
+
+
+def list_release_deployments(
+    client: AzureDevOpsClient,
+    project: str,
+    *,
+    min_started: str,
+    max_started: str | None,
+    definition_id: int | None = None,
+    page_size: int = 100,
+    start_token: str | None = None,
+) -> Iterator[tuple[list[dict[str, Any]], str | None]]:
+    """Yield pages of classic release deployments started in ``[min_started, max_started]``.
+
+    ``GET {project}/_apis/release/deployments`` (``Deployments_List`` in
+    ``specification/release/7.1/release.json``) on the Release service host: ``minStartedTime``
+    and ``maxStartedTime`` filter on the deployment's start, ``queryOrder=ascending``, ``$top``
+    a page; the next page's ``continuationToken`` comes back in the ``x-ms-continuationtoken``
+    response header and is passed back unchanged. ``client`` must point at the Release service
+    (:func:`~.rest.release_url`).
+    """
+    params: dict[str, Any] = {
+        "minStartedTime": min_started,
+        "maxStartedTime": max_started,
+        "queryOrder": "ascending",
+        "$top": page_size,
+        "api-version": RELEASE_DEPLOYMENTS_API_VERSION,
+    }
+    if definition_id is not None:
+        params["definitionId"] = definition_id
+    return client.pages(
+        f"{segment(project)}/_apis/release/deployments", params, start_token=start_token
     )
 
 
@@ -224,7 +321,7 @@ def get_release_environment(
     return dict(data) if isinstance(data, dict) else {}
 
 
-def _real_time(value: Any) -> str | None:
+def real_time(value: Any) -> str | None:
     """A time Azure really set (it writes ``0001-01-01T00:00:00`` for "never")."""
     text = str(value or "").strip()
     if not text or text.startswith("0001-"):
@@ -255,10 +352,10 @@ def deployment_start(
     starts = [
         time
         for phase in chosen.get("releaseDeployPhases") or []
-        if isinstance(phase, dict) and (time := _real_time(phase.get("startedOn")))
+        if isinstance(phase, dict) and (time := real_time(phase.get("startedOn")))
     ]
     if starts:
         from customcd.contract.times import to_epoch
 
         return min(starts, key=to_epoch)
-    return _real_time(chosen.get("queuedOn"))
+    return real_time(chosen.get("queuedOn"))

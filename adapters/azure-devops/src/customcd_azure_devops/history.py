@@ -4,11 +4,15 @@
   time (``queryOrder=startTimeAscending``), optionally by ``--definition`` ids and
   ``--repository``; pages follow the ``x-ms-continuationtoken`` response header, one page at a
   time as the backfill consumes items. Cursor ``build:<start epoch>:<build id>``.
-* Environment deployments (``--environment NAME``): ``environmentdeploymentrecords`` (newest
-  first, by record id), each joined to its run for the commit and to the run's timeline for the
-  deployment job's start (as step mode reads it), one record per deployment job. Cursor
-  ``deployment:<environment id>:<high>:<low>``: the records with ids from ``low`` to ``high`` are
-  done (see :class:`DeploymentCursor`).
+* Environment deployments (``--environment NAME``): ``environmentdeploymentrecords``, each joined
+  to its run for the commit and to the run's timeline for the deployment job's start (as step
+  mode reads it), one record per deployment job. The API documents no order and no time filter,
+  so every page is read (no early stop on an assumed order), the records of the window are kept
+  (a few fields each) and sent by ascending record id. Cursor
+  ``deployment:<environment id>:upto:<id>``: every record of the window up to that id is done
+  (see :class:`DeploymentCursor`).
+* Classic releases (``--releases``, ``--release-definition ID``): ``release/deployments`` on the
+  Release service host (:mod:`.releases`).
 
 Unfinished runs are skipped; a run parked on an approval (a pending ``Checkpoint.Approval`` in its
 timeline) is yielded as ``On Hold`` when the query asks for it. The first item that is not final
@@ -34,7 +38,7 @@ from .rest import DOCS, collection_url, credentials_from_env
 __all__ = ["DeploymentCursor", "iter_history"]
 
 _DAY = 86400
-#: Timelines kept for the next records (those of one run come together, newest first).
+#: Timelines kept for the next records (those of one run come together by id).
 _TIMELINES_KEPT = 8
 
 
@@ -77,6 +81,16 @@ def iter_history(query: HistoryQuery) -> Iterator[Draft]:
         retries=int(query.options.get("max_retries", 5)),
         max_wait=float(query.options.get("max_wait", 120)),
     )
+    releases = bool(selection.get("releases")) or bool(
+        _as_list(selection.get("release_definition"))
+    )
+    if releases:
+        from .releases import iter_release_deployments
+
+        yield from iter_release_deployments(
+            query, str(project), collection, credentials, retry, page_size
+        )
+        return
     with AzureDevOpsClient(
         collection, credentials, timeout=query.timeout, log=query.log, retry=retry
     ) as client:
@@ -170,48 +184,67 @@ def _unfinished(
     if not query.include_on_hold:
         query.log.debug("build %s is %s: skipped", build.get("id"), build.get("status"))
         return None
-    approvals = api.pending_approvals(api.get_timeline(client, project, build["id"]))
+    records = api.get_timeline(client, project, build["id"], api.timeline_id_of(build))
+    approvals = api.pending_approvals(records)
     if not approvals:
         query.log.debug("build %s is still running: skipped", build.get("id"))
         return None
-    return draft_from_build(build, on_hold_stage=approvals[0].get("stageName") or "")
+    return draft_from_build(
+        build,
+        on_hold_stage=approvals[0].get("stageName") or "",
+        waiting_since=approvals[0].get("startTime"),
+    )
 
 
 @dataclass(frozen=True)
 class DeploymentCursor:
-    """Which deployment records of one environment are done: ids ``low`` to ``high``.
+    """Which deployment records of one environment are done: every record up to ``done``.
 
-    Azure lists an environment's records newest first (by id). A run starts at the newest record,
-    ``top``; records above the saved ``high`` are new since the last run, the range from ``low``
-    to ``high`` is skipped, and records below ``low`` (an interrupted run's rest) are read on down
-    to the window's start. Once a run has passed through the done range, the done records are
-    the one range from the record just read up to ``top``. While a run is still above ``high``
-    the done records are two ranges, which one cursor cannot say: its drafts carry the saved
-    cursor unchanged (an interrupted run reads the new records again; the ledger drops what was
-    sent). The older cursor ``deployment:<environment id>:<record id>`` reads as ``high == low``.
+    Records are sent by ascending id (:func:`_deployments`), so one id says it all:
+    ``deployment:<environment id>:upto:<id>``. The cursors of earlier versions, written when
+    records were read newest first (``deployment:<environment id>:<high>:<low>`` and
+    ``deployment:<environment id>:<id>``), say that some records *above* an id are done, not all
+    below it: they read as no cursor, so that environment is read again in full and the ledger
+    drops what was sent (nothing is skipped that was not).
     """
 
     environment_id: int
-    high: int
-    low: int
+    done: int
 
     def __str__(self) -> str:
-        return f"deployment:{self.environment_id}:{self.high}:{self.low}"
+        return f"deployment:{self.environment_id}:upto:{self.done}"
 
     @classmethod
     def parse(cls, text: str | None, environment_id: int) -> DeploymentCursor | None:
         """The cursor in ``text`` if it is one of this environment's, else ``None``."""
         parts = _parse_cursor(text, "deployment")
-        if not parts or parts[0] != str(environment_id) or len(parts) not in (2, 3):
+        if not parts or len(parts) != 3 or parts[0] != str(environment_id):
             return None
-        if not all(p.isdigit() for p in parts[1:]):
+        if parts[1] != "upto" or not parts[2].lstrip("-").isdigit():
             return None
-        high, low = int(parts[1]), int(parts[-1])
-        return cls(environment_id, high, low) if low <= high else None
+        return cls(environment_id, int(parts[2]))
 
-    def done(self, record_id: int) -> bool:
+    def passed(self, record_id: int) -> bool:
         """Whether the record was done by an earlier run."""
-        return self.low <= record_id <= self.high
+        return record_id <= self.done
+
+
+#: The fields of an environment deployment record the drafts need (the rest is dropped while
+#: the window's records are collected, so memory stays small for years of history).
+_RECORD_FIELDS = (
+    "id",
+    "owner",
+    "definition",
+    "stageName",
+    "jobName",
+    "jobAttempt",
+    "stageAttempt",
+    "planId",
+    "result",
+    "queueTime",
+    "startTime",
+    "finishTime",
+)
 
 
 def _deployments(
@@ -221,47 +254,37 @@ def _deployments(
 
     environment_id = api.resolve_environment(client, project, name)
     saved = DeploymentCursor.parse(query.resume_from, environment_id)
-    high: int | None = None  # the newest record done once this run has passed the saved range
-    above = saved is not None  # still among the records newer than the saved range
-    builds: dict[Any, dict[str, Any] | None] = {}
-    timelines: dict[Any, list[dict[str, Any]]] = {}
-
-    def cursor(low: int) -> str | None:
-        """The cursor when every record from ``low`` up is done (``None``: none is)."""
-        if above:
-            return query.resume_from  # two done ranges: keep the saved one (see DeploymentCursor)
-        assert high is not None
-        return str(DeploymentCursor(environment_id, high, low)) if low <= high else None
-
+    window: list[dict[str, Any]] = []
     for records, _token in api.list_environment_records(
         client, project, environment_id, page_size=page_size
     ):
         for record in records:
             record_id = int(record.get("id", 0))
-            if high is None:
-                high = max(record_id, saved.high) if saved is not None else record_id
-            if saved is not None and record_id <= saved.high:
-                above = False
-                if saved.done(record_id):
-                    continue
-            queued = record.get("queueTime") or record.get("startTime")
-            if queued and to_epoch(queued) < query.since - _DAY:
-                return  # newest first: everything after this is older than the window
-            start = record.get("startTime")
-            if not record.get("finishTime") or not record.get("result"):
-                if _may_be_in_window(start, query):
-                    why = f"deployment record {record_id} of environment {name} is not finished"
-                    state.freeze(cursor(record_id + 1), why, query)
+            if saved is not None and saved.passed(record_id):
                 continue
-            if not start or not _may_be_in_window(start, query):
-                continue  # finished without starting (skipped, cancelled), or outside the window
-            build = _owner_build(client, project, record, builds, query)
-            if build is None:
+            start = record.get("startTime") or record.get("queueTime")
+            if not _may_be_in_window(start, query):
                 continue
-            job = _deployment_job(client, project, record, timelines)
-            draft = draft_from_deployment(record, name, build, job)
-            draft.cursor = state.cursor(cursor(record_id))
-            yield draft
+            window.append({key: record[key] for key in _RECORD_FIELDS if key in record})
+    window.sort(key=lambda record: int(record.get("id", 0)))
+    builds: dict[Any, dict[str, Any] | None] = {}
+    timelines: dict[Any, list[dict[str, Any]]] = {}
+    for record in window:
+        record_id = int(record.get("id", 0))
+        here = str(DeploymentCursor(environment_id, record_id))
+        if not record.get("finishTime") or not record.get("result"):
+            why = f"deployment record {record_id} of environment {name} is not finished"
+            state.freeze(str(DeploymentCursor(environment_id, record_id - 1)), why, query)
+            continue
+        if not record.get("startTime"):
+            continue  # finished without starting (skipped, cancelled before it ran)
+        build = _owner_build(client, project, record, builds, query)
+        if build is None:
+            continue
+        job = _deployment_job(client, project, record, timelines)
+        draft = draft_from_deployment(record, name, build, job)
+        draft.cursor = state.cursor(here)
+        yield draft
 
 
 def _may_be_in_window(start: Any, query: HistoryQuery) -> bool:
@@ -306,7 +329,7 @@ def _deployment_job(
         if len(cache) >= _TIMELINES_KEPT:  # memory stays flat: a run's records come close together
             cache.pop(next(iter(cache)))
         try:
-            cache[owner_id] = api.get_timeline(client, project, owner_id)
+            cache[owner_id] = api.get_timeline(client, project, owner_id, record.get("planId"))
         except AdapterError as exc:
             if "(404)" not in str(exc):
                 raise

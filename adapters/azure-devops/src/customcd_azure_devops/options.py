@@ -42,4 +42,16 @@ def backfill_options() -> list[Any]:
             metavar="NAME",
             help="Import deployments to this environment (name or id), not builds; repeatable.",
         ),
+        click.Option(
+            ["--releases"],
+            is_flag=True,
+            help="Import classic release deployments (Release API), not builds.",
+        ),
+        click.Option(
+            ["--release-definition"],
+            type=int,
+            multiple=True,
+            metavar="ID",
+            help="Classic release deployments of this release pipeline only; repeatable.",
+        ),
     ]

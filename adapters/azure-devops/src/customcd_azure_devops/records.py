@@ -64,12 +64,20 @@ def deployment_job_id(run_id: Any, stage: Any, job: Any, attempt: Any = None) ->
     return "/".join(parts) + suffix
 
 
-def draft_from_build(build: dict[str, Any], *, on_hold_stage: str | None = None) -> Draft:
+def draft_from_build(
+    build: dict[str, Any],
+    *,
+    on_hold_stage: str | None = None,
+    waiting_since: Any = None,
+) -> Draft:
     """Build the draft of a build from ``GET _apis/build/builds``.
 
     :param build: the build object.
     :param on_hold_stage: when the run waits on an approval, the stage it gates (status becomes
-        ``waitingForApproval`` -> ``On Hold``; duration is left to the builder: now - start).
+        ``waitingForApproval`` -> ``On Hold``).
+    :param waiting_since: when the approval began to wait (its checkpoint record's
+        ``startTime``): an On Hold record lasts from the run's start to then, the time the run
+        worked before it began to wait; 0 when unknown, never now - start.
     """
     draft = Draft(adapter=NAME)
     draft.job_id = str(build.get("id", "")) or None
@@ -81,7 +89,11 @@ def draft_from_build(build: dict[str, Any], *, on_hold_stage: str | None = None)
     draft.job_start_time = build.get("startTime")
     if on_hold_stage is not None:
         draft.status = WAITING_FOR_APPROVAL
-        draft.notes.append(f"waiting for an approval on stage {on_hold_stage or '(unnamed)'}")
+        draft.job_duration = seconds_between(build.get("startTime"), waiting_since) or 0
+        draft.notes.append(
+            f"waiting for an approval on stage {on_hold_stage or '(unnamed)'}: the duration is "
+            f"what ran before the wait ({draft.job_duration} s), not now - start"
+        )
     else:
         draft.status = build.get("result") or build.get("status")
         draft.job_duration = seconds_between(build.get("startTime"), build.get("finishTime"))
@@ -132,6 +144,7 @@ def draft_from_deployment(
     )
     draft.status = record.get("result")
     draft.job_start_time = job.get("startTime") or record.get("startTime")
+    # a finished record: its end is known (finishTime), so the duration is end - start
     draft.job_duration = seconds_between(draft.job_start_time, record.get("finishTime"))
     if job.get("startTime"):
         draft.notes.append("start time from the job's timeline record (as step mode reads it)")

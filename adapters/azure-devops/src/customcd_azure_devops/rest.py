@@ -28,6 +28,8 @@ __all__ = [
     "DOCS",
     "PREVIEW_API_VERSION",
     "RELEASE_API_VERSION",
+    "RELEASE_DEPLOYMENTS_API_VERSION",
+    "RELEASE_RELEASES_API_VERSION",
     "AzureDevOpsClient",
     "Credentials",
     "RetryPolicy",
@@ -43,6 +45,10 @@ API_VERSION = "7.1"
 PREVIEW_API_VERSION = "7.1-preview.1"
 #: Classic releases (Release service) in 7.1: ``releases/{id}/environments/{id}`` is preview.7.
 RELEASE_API_VERSION = "7.1-preview.7"
+#: ``release/deployments`` (Deployments - List) in 7.1 is preview.2 (the ``azure-devops`` SDK's).
+RELEASE_DEPLOYMENTS_API_VERSION = "7.1-preview.2"
+#: ``release/releases/{id}`` (Releases - Get Release) in 7.1 is preview.8.
+RELEASE_RELEASES_API_VERSION = "7.1-preview.8"
 #: The response header carrying the token of the next page.
 CONTINUATION_HEADER = "x-ms-continuationtoken"
 #: The docs page that explains tokens and permissions.

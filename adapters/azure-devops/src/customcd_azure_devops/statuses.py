@@ -9,8 +9,13 @@ Three vocabularies meet here, compared case-insensitively by the core builder:
 * a timeline record's / environment deployment record's ``result`` (``TaskResult``):
   ``succeeded``, ``succeededWithIssues``, ``failed``, ``canceled``, ``skipped``, ``abandoned``.
 
+* a classic release deployment's ``deploymentStatus`` (``succeeded``, ``partiallySucceeded``,
+  ``failed``) or, when it did not deploy, its ``operationStatus`` (``rejected``, ``canceled``,
+  ``phaseCanceled``, ``phaseFailed``, ``gateFailed``).
+
 ``waitingForApproval`` is not an Azure value: the adapter sets it itself when a run's timeline shows
-a pending ``Checkpoint.Approval`` record.
+a pending ``Checkpoint.Approval`` record, or a release deployment waits for an approval or a
+manual intervention. A rejected approval deployed nothing: no record (``rejected`` -> skip).
 """
 
 from __future__ import annotations
@@ -31,6 +36,10 @@ STATUS_MAP: dict[str, str] = {
     "Canceled": "Failed",
     "Cancelled": "Failed",
     "abandoned": "Failed",
+    "phaseCanceled": "Failed",
+    "phaseFailed": "Failed",
+    "gateFailed": "Failed",
+    "rejected": SKIP,
     "Skipped": SKIP,
     "inProgress": NOT_FINAL,
     "notStarted": NOT_FINAL,

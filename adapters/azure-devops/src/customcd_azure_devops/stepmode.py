@@ -38,9 +38,14 @@ NAME = "azure-devops"
 _START_OVERRIDES = ("job_start_time", "start_time_ms")
 
 _NO_CREDENTIAL_ADVICE = (
-    "customcd cannot tell when this run started: there is no token to read it from the REST API "
-    "and no SYSTEM_PIPELINESTARTTIME; map the job token in this step (env: SYSTEM_ACCESSTOKEN: "
-    "$(System.AccessToken)), set AZURE_DEVOPS_PAT, or pass --start-time"
+    "SYSTEM_PIPELINESTARTTIME is not set and there is no token to read the start from the REST "
+    "API: map the job token in this step (env: SYSTEM_ACCESSTOKEN: $(System.AccessToken)), set "
+    "AZURE_DEVOPS_PAT, or give --start-time"
+)
+_RELEASE_START_ADVICE = (
+    "a classic release job has no start-time variable: enable 'Allow scripts to access the OAuth "
+    "token' on the agent job (SYSTEM_ACCESSTOKEN, Release (Read)) so customcd reads the "
+    "deployment's start from the Release API, set AZURE_DEVOPS_PAT, or give --start-time"
 )
 
 
@@ -84,7 +89,34 @@ def collect_step(context: CollectContext) -> Draft:
         draft.job_id = _job_id(env, release, scope)
     _optional_fields(draft, env, release)
     _start_time(draft, context, release, scope)
+    _add_hints(draft, env, release)
     return draft
+
+
+def _add_hints(draft: Draft, env: Mapping[str, str], release: bool) -> None:
+    """For each field the agent's variables did not fill, name the variable and the flag."""
+    if not draft.job_id:
+        variable = "RELEASE_RELEASEID" if release else "BUILD_BUILDID"
+        draft.hint(
+            "job_id", f"{variable} is not set, is this an Azure Pipelines job? Give --job-id"
+        )
+    if not draft.commit_sha:
+        draft.hint(
+            "commit_sha",
+            "BUILD_SOURCEVERSION is not set (a classic release sets it from its primary "
+            "artifact; a job with checkout: none still has it); give --commit-sha",
+        )
+    if not draft.repo_id and not draft.repo_name:
+        draft.hint(
+            "repo_name",
+            "BUILD_REPOSITORY_NAME and BUILD_REPOSITORY_ID are not set; give --repo-name",
+        )
+    if not draft.status:
+        draft.hint(
+            "status",
+            "AGENT_JOBSTATUS is not set, the agent sets it in every job step; give --status, or "
+            "report from a final step with condition: always()",
+        )
 
 
 def _commit(env: Mapping[str, str], options: Mapping[str, Any], draft: Draft) -> str | None:
@@ -117,11 +149,21 @@ def _commit(env: Mapping[str, str], options: Mapping[str, Any], draft: Draft) ->
     return merge
 
 
+def _deployment_job_name(env: Mapping[str, str]) -> str | None:
+    """The YAML name of the deployment job: ``System.PhaseName``, else ``System.JobName``.
+
+    With a ``rolling`` or ``canary`` strategy (or ``runOnce`` with a resource type) a deployment
+    job runs as several jobs, one per lifecycle hook (``Deploy_10``, ``RouteTraffic_web1``...):
+    ``System.JobName`` names that hook's job, ``System.PhaseName`` the deployment job, which is
+    what its environment deployment record's ``jobName`` says.
+    """
+    job = first(env, "SYSTEM_PHASENAME") or first(env, "SYSTEM_JOBNAME")
+    return None if job == "__default" else job
+
+
 def _deployment_job_id(env: Mapping[str, str], draft: Draft) -> str | None:
     """``<run>/<stage>/<job>`` of a YAML deployment job, as its environment deployment record."""
-    job = first(env, "SYSTEM_JOBNAME")
-    if job in (None, "__default"):  # a plain job's name; the YAML job's is System.PhaseName
-        job = first(env, "SYSTEM_PHASENAME") or job
+    job = _deployment_job_name(env)
     job_id = deployment_job_id(
         first(env, "BUILD_BUILDID"),
         first(env, "SYSTEM_STAGENAME"),
@@ -250,17 +292,11 @@ def _start_time(draft: Draft, context: CollectContext, release: bool, scope: str
             context.log.warning("%s; using SYSTEM_PIPELINESTARTTIME instead", problem)
             draft.notes.append(f"REST read failed, fell back to the variable: {problem}")
         return
+    advice = _RELEASE_START_ADVICE if release else _NO_CREDENTIAL_ADVICE
     if problem is not None:
-        raise problem
-    if release:
-        raise AdapterError(
-            "a classic release job has no start-time variable: enable 'Allow scripts to access "
-            "the OAuth token' on the agent job (SYSTEM_ACCESSTOKEN, Release (Read)) so customcd "
-            "reads the deployment's start from the Release API, set AZURE_DEVOPS_PAT, or pass "
-            "--start-time",
-            docs=DOCS,
-        )
-    raise AdapterError(_NO_CREDENTIAL_ADVICE, docs=DOCS)
+        context.log.warning("%s", problem)
+        advice = f"the REST read failed ({problem}) and {advice}"
+    draft.hint("job_start_time", advice)
 
 
 def _start_from_rest(
@@ -284,7 +320,22 @@ def _start_from_rest(
     ) as client:
         if scope == "job":
             job_id = (first(env, "SYSTEM_JOBID") or "").lower()
-            for record in api.get_timeline(client, project, build_id):
+            timeline = first(env, "SYSTEM_TIMELINEID", "SYSTEM_PLANID")
+            records = api.get_timeline(client, project, build_id, timeline)
+            if first(env, "ENVIRONMENT_NAME") and not is_classic_release(env):
+                view = api.deployment_job(
+                    records,
+                    first(env, "SYSTEM_STAGENAME") or "",
+                    _deployment_job_name(env) or "",
+                    _attempt_of(env),
+                )
+                if view is not None and view.get("startTime"):
+                    draft.notes.append(
+                        "start time from the deployment job's first timeline job record "
+                        f"({len(view.get('jobs') or [])} job(s); {credentials.source})"
+                    )
+                    return str(view["startTime"])
+            for record in records:
                 if str(record.get("id") or "").lower() == job_id and record.get("startTime"):
                     draft.notes.append(
                         f"start time from the job's timeline record ({credentials.source})"
@@ -300,6 +351,11 @@ def _start_from_rest(
         )
     draft.notes.append(f"start time from the build's startTime ({credentials.source})")
     return str(start)
+
+
+def _attempt_of(env: Mapping[str, str]) -> int | None:
+    text = first(env, "SYSTEM_JOBATTEMPT") or ""
+    return int(text) if text.isdigit() else None
 
 
 def _release_start_from_rest(

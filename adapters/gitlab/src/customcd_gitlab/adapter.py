@@ -21,6 +21,8 @@ class GitLabAdapter(Adapter):
     title: ClassVar[str] = "GitLab CI"
     status_map: ClassVar[Mapping[str, str]] = STATUS_MAP
 
+    detect_variables = ("GITLAB_CI", "CI_SERVER_URL", "CI_JOB_ID")
+
     def detect(self, env: Mapping[str, str]) -> bool:
         """``GITLAB_CI=true``, or both ``CI_SERVER_URL`` and ``CI_JOB_ID`` (set by every runner)."""
         if (env.get("GITLAB_CI") or "").strip().lower() == "true":

@@ -6,8 +6,11 @@ so detection and job mode stay fast.
 
 from __future__ import annotations
 
+import logging
+import re
 import time
-from collections.abc import Callable, Iterator, Mapping
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -29,6 +32,8 @@ __all__ = [
     "connect",
     "find_token",
     "list_pages",
+    "quiet_iter",
+    "routed_warnings",
     "server_url",
 ]
 
@@ -134,7 +139,14 @@ class Deadline:
 def connect(
     url: str, token: Token | None, env: Mapping[str, str], options: GitLabOptions, timeout: float
 ) -> gitlab.Gitlab:
-    """Make a python-gitlab client that never retries on its own nor sleeps on a 429."""
+    """Make a python-gitlab client that never retries on its own nor sleeps on a 429.
+
+    ``keep_base_url=True``: GitLab builds its pagination links (``Link`` / ``X-Next-Page``) from
+    its configured ``external_url`` host and port (``lib/gitlab/pagination/
+    offset_header_builder.rb``), which often differs from the address a runner or a backfill
+    uses (a reverse proxy, an internal name). python-gitlab then follows the next page there,
+    token attached; with ``keep_base_url`` every page stays on ``url``.
+    """
     import gitlab
 
     kwargs: dict[str, Any] = {
@@ -142,6 +154,7 @@ def connect(
         "ssl_verify": _ssl_verify(env, options),
         "retry_transient_errors": False,
         "per_page": options.per_page,
+        "keep_base_url": True,
     }
     if token is not None:
         kwargs["job_token" if token.is_job_token else "private_token"] = token.value
@@ -179,21 +192,67 @@ def list_pages(
     while True:
         # page 1 is GitLab's default: the first request names no page
         paging = {"page": page} if page > 1 else {}
-        batch = list(
-            manager.list(
-                get_all=False,
-                timeout=deadline.remaining(what),
-                **paging,
-                **params,
-                **CALL_OPTIONS,
+        with routed_warnings():
+            batch = list(
+                manager.list(
+                    get_all=False,
+                    timeout=deadline.remaining(what),
+                    **paging,
+                    **params,
+                    **CALL_OPTIONS,
+                )
             )
-        )
         for item in batch:
             yield dict(item.attributes)
         # a short (or empty) page is the last one; GitLab caps per_page at 100, as the options do
         if len(batch) < per_page:
             return
         page += 1
+
+
+#: python-gitlab appends where the warning was raised (a local source path) to its messages.
+_CALLER = re.compile(r"\s*\(python-gitlab: [^)]*\)\s*$")
+_log = logging.getLogger("customcd.gitlab")
+
+
+@contextmanager
+def routed_warnings(log: logging.Logger | None = None) -> Iterator[None]:
+    """Send the warnings raised during a GitLab API call to customcd's log, not raw to stderr.
+
+    python-gitlab reports some conditions (a base URL that differs from the server's, a list cut
+    at one page) with :func:`warnings.warn`, the message ending in
+    ``(python-gitlab: /local/path/file.py:123)``; requests and urllib3 may warn too. Inside this
+    block each warning the filters let through becomes one ``WARNING`` line of customcd's log,
+    without the local path. Wrap each call into python-gitlab (never a ``yield``: see
+    :func:`quiet_iter`).
+
+    :param log: where to report (default: the ``customcd.gitlab`` logger).
+    """
+    target = log or _log
+    with warnings.catch_warnings(record=True) as caught:
+        yield
+    for item in caught:
+        text = " ".join(_CALLER.sub("", str(item.message)).split())
+        if "(python-gitlab: " in str(item.message) or item.category is UserWarning:
+            target.warning("python-gitlab: %s", text)
+        else:
+            target.warning("%s during a GitLab API call: %s", item.category.__name__, text)
+
+
+def quiet_iter(items: Iterable[Any], log: logging.Logger | None = None) -> Iterator[Any]:
+    """Iterate a python-gitlab listing, each step (a page request) under :func:`routed_warnings`.
+
+    The warnings block covers only the call that fetches the next item, never the time the
+    caller spends with it, so the process-wide warnings state is restored before each ``yield``.
+    """
+    iterator = iter(items)
+    while True:
+        with routed_warnings(log):
+            try:
+                item = next(iterator)
+            except StopIteration:
+                return
+        yield item
 
 
 def _describe_token(token: Token | None) -> str:

@@ -1,8 +1,18 @@
 """GitLab deployments (``GET /projects/:id/deployments``) as drafts.
 
-A deployment's ``deployable`` is the job that deployed; a deployment created through the API has
-none. Used by history and by pipeline mode with only ``CI_JOB_TOKEN`` (which may read
-deployments but not pipelines).
+A deployment's ``deployable`` is the job that deployed; a deployment created through the
+Deployments API (``POST /projects/:id/deployments``, e.g. by an external deploy tool) has
+``deployable: null`` and carries only its own times. GitLab's deployment entity
+(``lib/api/entities/deployment.rb``) exposes ``created_at`` and ``updated_at``, no
+``finished_at``: the status change to ``success``/``failed``/``canceled`` is the last update, so
+``updated_at`` is such a deployment's end. Used by history and by pipeline mode with only
+``CI_JOB_TOKEN`` (which may read deployments but not pipelines).
+
+Durations follow the contract: a finished deployment lasts ``end - start`` (the job's
+``finished_at - started_at``, or the API-created deployment's ``updated_at - created_at``); one
+waiting for a person (``blocked``, ``manual``, ``scheduled``) lasts what its job ran before it
+began to wait, which is 0 (an approval or a manual action comes before the job starts), never
+``now - start``.
 """
 
 from __future__ import annotations
@@ -14,9 +24,10 @@ from customcd.plugins.draft import Draft
 
 from .fields import CI_SYSTEM, add_common_optionals, derive_job_type
 from .options import GitLabOptions
-from .summary import epoch
+from .statuses import FINISHED, WAITING
+from .summary import epoch_ms
 
-__all__ = ["deployment_draft", "deployment_status", "job_view"]
+__all__ = ["deployment_draft", "deployment_status", "deployment_times", "job_view"]
 
 
 def deployment_status(deployment: Mapping[str, Any]) -> str:
@@ -31,6 +42,56 @@ def deployment_status(deployment: Mapping[str, Any]) -> str:
     if status == "created" and job_status in {"manual", "scheduled"}:
         return job_status
     return status
+
+
+def _seconds(start: Any, end: Any) -> float | None:
+    """``end - start`` in seconds (milliseconds kept), or ``None`` when either is unknown."""
+    first, last = epoch_ms(start), epoch_ms(end)
+    if first is None or last is None:
+        return None
+    return max(last - first, 0) / 1000
+
+
+def deployment_times(deployment: Mapping[str, Any]) -> tuple[Any, float | None, list[str]]:
+    """Return the deployment's start (API text), duration in seconds and notes on both.
+
+    The duration is ``None`` only for a deployment still running (the builder's ``now - start``
+    then applies, and history does not yield it).
+    """
+    status = deployment_status(deployment)
+    job = deployment.get("deployable") or {}
+    notes: list[str] = []
+    if not job:
+        start = deployment.get("created_at")
+        end = deployment.get("finished_at") or deployment.get("updated_at")
+        notes.append(
+            f"deployment {deployment.get('id')} was created through the Deployments API (no job): "
+            "its own created_at/updated_at are its start and end"
+        )
+    else:
+        start = job.get("started_at") or job.get("created_at") or deployment.get("created_at")
+        end = job.get("finished_at") or deployment.get("finished_at")
+        if job.get("started_at") is None:
+            notes.append(
+                f"job {job.get('id')} has no started_at (it never started): using its creation time"
+            )
+    if status in WAITING:
+        ran = _seconds(start, end) if job.get("started_at") and end else None
+        notes.append(
+            f"{status}: waiting for a person; the duration is what ran before the wait "
+            f"({ran or 0:g} s), not now - start"
+        )
+        return start, ran or 0.0, notes
+    if status in FINISHED:
+        duration = _seconds(start, end)
+        if duration is None and job.get("duration") is not None:
+            duration = float(job["duration"])
+        if duration is None and not job:
+            # created with its final status and never updated ("Create a deployment"): no time
+            # passed between its start and its end
+            duration = 0.0
+        return start, duration, notes
+    return start, None, notes
 
 
 def job_view(deployment: Mapping[str, Any]) -> dict[str, Any]:
@@ -60,17 +121,8 @@ def deployment_draft(
     env_name = environment.get("name")
     tier = environment.get("tier")
     draft = Draft(adapter="gitlab")
-    start_text = job.get("started_at") or job.get("created_at") or deployment.get("created_at")
-    start = epoch(start_text)
-    duration = job.get("duration")
-    if duration is None and start is not None:
-        end = epoch(job.get("finished_at") or deployment.get("finished_at"))
-        if end is not None:
-            duration = max(end - start, 0)
-    if job.get("started_at") is None and job:
-        draft.notes.append(
-            f"job {job.get('id')} has no started_at (it never started): using its creation time"
-        )
+    start_text, duration, notes = deployment_times(deployment)
+    draft.notes.extend(notes)
     user = job.get("user") or deployment.get("user") or {}
     draft.fill(
         job_id=str(job["id"])

@@ -2,9 +2,13 @@
 
 Deployments are listed with ``order_by=updated_at&sort=asc&updated_after=<since>`` (GitLab only
 filters on ``updated_after`` when ordering by ``updated_at``) and read lazily, page by page
-(python-gitlab follows the ``Link: rel="next"`` header). Pipelines are listed the same way,
-filtered by ref, source and status, and each finished one is read in full for its start time,
-duration and user.
+(python-gitlab follows the ``Link: rel="next"`` header, kept on ``--server`` by
+``keep_base_url``). Nothing depends on ``X-Total``/``X-Total-Pages``: GitLab leaves them (and the
+``rel="last"`` link) out when a list has more than 10,000 items. Pipelines are listed the same
+way, filtered by ref, source and status, and each finished one is read in full for its start
+time, duration and user. A group's projects are listed with keyset pagination
+(``pagination=keyset&order_by=id``, which GitLab offers for projects and which has no offset
+limit), falling back to offset pages on a GitLab that refuses it.
 
 An item in the window that is not final yet (running, pending, ``created``, waiting for a person:
 ``manual``, ``blocked``, ``scheduled``) freezes the cursor just before it (:meth:`Cursor.before`):
@@ -15,7 +19,7 @@ again and sends the item once it has finished (the ledger drops what was sent al
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
@@ -30,6 +34,8 @@ from .client import (
     api_errors,
     connect,
     find_token,
+    quiet_iter,
+    routed_warnings,
     server_url,
 )
 from .deployments import deployment_draft, deployment_status
@@ -40,7 +46,7 @@ from .summary import epoch, epoch_ms
 if TYPE_CHECKING:
     import gitlab
 
-__all__ = ["Cursor", "iter_history"]
+__all__ = ["Cursor", "iter_history", "pipeline_duration"]
 
 #: Items updated this long after ``until`` are past the window: the listing stops there.
 GRACE = 24 * 3600
@@ -126,6 +132,8 @@ class _Run:
     resume: Cursor | None
     #: the cursor just before the first item not final yet; every later draft carries it.
     frozen: Cursor | None = None
+    #: environment id -> tier (``None``: unknown), read once per environment.
+    tiers: dict[tuple[str, int], str | None] = field(default_factory=dict)
 
     def cursor(self, here: Cursor, status: str) -> str:
         """The cursor of an item with ``status`` at ``here``: frozen once an item is not final."""
@@ -204,7 +212,7 @@ def _projects(run: _Run, projects: list[str], group: str) -> Iterator[tuple[Any,
     for ref in projects:
         what = f"reading project {ref}"
         try:
-            with api_errors(what, run.url, run.token):
+            with api_errors(what, run.url, run.token), routed_warnings(run.query.log):
                 data = run.gl.projects.get(
                     ref, timeout=run.query.timeout, **HISTORY_CALL_OPTIONS
                 ).attributes
@@ -215,19 +223,58 @@ def _projects(run: _Run, projects: list[str], group: str) -> Iterator[tuple[Any,
             # the job token may list deployments of its project but not read the project itself
             yield ref, None if ref.isdigit() else ref
     if group:
-        what = f"listing the projects of group {group}"
-        with api_errors(what, run.url, run.token):
-            items = run.gl.groups.get(group, lazy=True).projects.list(
-                include_subgroups=True,
-                with_shared=False,  # GitLab's default (true) adds other groups' shared projects
-                order_by="id",
-                sort="asc",
-                iterator=True,
-                timeout=run.query.timeout,
-                **HISTORY_CALL_OPTIONS,
+        yield from _group_projects(run, group)
+
+
+#: GitLab's answers to a pagination it does not offer on an endpoint (older versions).
+_NO_KEYSET = frozenset({400, 405, 501})
+
+
+def _group_projects(run: _Run, group: str) -> Iterator[tuple[Any, str | None]]:
+    """The group's projects (subgroups included), keyset-paginated by id when GitLab offers it.
+
+    Offset pagination of projects is capped (GitLab refuses offsets past 50,000 projects, and
+    leaves out the totals past 10,000); keyset pagination (``pagination=keyset``, ``order_by=id``)
+    has no such limit. A GitLab that does not offer it for this endpoint answers 400/405/501 on
+    the first page: the listing then uses offset pages.
+    """
+    import gitlab.exceptions
+
+    what = f"listing the projects of group {group}"
+    params: dict[str, Any] = {
+        "include_subgroups": True,
+        "with_shared": False,  # GitLab's default (true) adds other groups' shared projects
+        "order_by": "id",
+        "sort": "asc",
+    }
+    manager = run.gl.groups.get(group, lazy=True).projects
+    keyset = True
+    with api_errors(what, run.url, run.token):
+        try:
+            with routed_warnings(run.query.log):
+                items = manager.list(
+                    iterator=True,
+                    pagination="keyset",
+                    timeout=run.query.timeout,
+                    **params,
+                    **HISTORY_CALL_OPTIONS,
+                )
+        except gitlab.exceptions.GitlabListError as exc:
+            if exc.response_code not in _NO_KEYSET:
+                raise
+            run.query.log.info(
+                "GitLab does not offer keyset pagination for %s (HTTP %s): using offset pages",
+                what,
+                exc.response_code,
             )
-            for item in items:
-                yield item.attributes["id"], item.attributes.get("path_with_namespace")
+            keyset = False
+        if not keyset:
+            with routed_warnings(run.query.log):
+                items = manager.list(
+                    iterator=True, timeout=run.query.timeout, **params, **HISTORY_CALL_OPTIONS
+                )
+        for item in quiet_iter(items, run.query.log):
+            yield item.attributes["id"], item.attributes.get("path_with_namespace")
 
 
 def _window(run: _Run, project_id: Any) -> tuple[str, Cursor | None]:
@@ -271,10 +318,11 @@ def _deployments(run: _Run, project_id: Any, path: str | None) -> Iterator[Draft
         params["environment"] = environment
     what = f"listing deployments of project {path or project_id}"
     with api_errors(what, run.url, run.token):
-        listing = run.gl.projects.get(project_id, lazy=True).deployments.list(
-            iterator=True, timeout=run.query.timeout, **params, **HISTORY_CALL_OPTIONS
-        )
-        for item in listing:
+        with routed_warnings(run.query.log):
+            listing = run.gl.projects.get(project_id, lazy=True).deployments.list(
+                iterator=True, timeout=run.query.timeout, **params, **HISTORY_CALL_OPTIONS
+            )
+        for item in quiet_iter(listing, run.query.log):
             deployment = item.attributes
             updated = epoch_ms(deployment.get("updated_at"))
             if _past_window(run, updated):
@@ -285,6 +333,7 @@ def _deployments(run: _Run, project_id: Any, path: str | None) -> Iterator[Draft
                 and resume.passed(updated, deployment["id"])
             ):
                 continue
+            deployment = _with_tier(run, project_id, deployment)
             draft = deployment_draft(
                 deployment, project_id=project_id, project_path=path, options=run.options
             )
@@ -295,6 +344,45 @@ def _deployments(run: _Run, project_id: Any, path: str | None) -> Iterator[Draft
             draft.cursor = run.cursor(here, status)
             if _wanted(run, status):
                 yield draft
+
+
+def _with_tier(run: _Run, project_id: Any, deployment: dict[str, Any]) -> dict[str, Any]:
+    """The deployment with its environment's ``tier``, read once per environment.
+
+    A deployment carries its environment as ``EnvironmentBasic`` (id, name, slug, external_url,
+    times: ``lib/api/entities/environment_basic.rb``), without the tier; ``GET
+    /projects/:id/environments/:environment_id`` has it. A failure (the token may not read
+    environments) only leaves the tier out.
+    """
+    environment = deployment.get("environment") or {}
+    env_id = environment.get("id")
+    if environment.get("tier") or not isinstance(env_id, int):
+        return deployment
+    key = (str(project_id), env_id)
+    if key not in run.tiers:
+        import gitlab.exceptions
+        import requests.exceptions
+
+        try:
+            with routed_warnings(run.query.log):
+                data = (
+                    run.gl.projects.get(project_id, lazy=True)
+                    .environments.get(env_id, timeout=run.query.timeout, **HISTORY_CALL_OPTIONS)
+                    .attributes
+                )
+            run.tiers[key] = data.get("tier") or None
+        except (gitlab.exceptions.GitlabError, requests.exceptions.RequestException) as exc:
+            run.query.log.info(
+                "environment %s of project %s unreadable (%s): its tier is left out",
+                env_id,
+                project_id,
+                type(exc).__name__,
+            )
+            run.tiers[key] = None
+    tier = run.tiers[key]
+    if not tier:
+        return deployment
+    return {**deployment, "environment": {**environment, "tier": tier}}
 
 
 def _pipelines(run: _Run, project_id: Any, path: str | None) -> Iterator[Draft]:
@@ -315,10 +403,11 @@ def _pipelines(run: _Run, project_id: Any, path: str | None) -> Iterator[Draft]:
     what = f"listing pipelines of project {path or project_id}"
     with api_errors(what, run.url, run.token):
         project = run.gl.projects.get(project_id, lazy=True)
-        listing = project.pipelines.list(
-            iterator=True, timeout=run.query.timeout, **params, **HISTORY_CALL_OPTIONS
-        )
-        for item in listing:
+        with routed_warnings(run.query.log):
+            listing = project.pipelines.list(
+                iterator=True, timeout=run.query.timeout, **params, **HISTORY_CALL_OPTIONS
+            )
+        for item in quiet_iter(listing, run.query.log):
             summary = item.attributes
             updated = epoch_ms(summary.get("updated_at"))
             if _past_window(run, updated):
@@ -336,12 +425,29 @@ def _pipelines(run: _Run, project_id: Any, path: str | None) -> Iterator[Draft]:
                 continue
             if not _wanted(run, status):
                 continue
-            detail = project.pipelines.get(
-                summary["id"], timeout=run.query.timeout, **HISTORY_CALL_OPTIONS
-            )
+            with routed_warnings(run.query.log):
+                detail = project.pipelines.get(
+                    summary["id"], timeout=run.query.timeout, **HISTORY_CALL_OPTIONS
+                )
             draft = _pipeline_draft(dict(detail.attributes), project_id, path, run.options)
             draft.cursor = cursor
             yield draft
+
+
+def pipeline_duration(pipeline: Mapping[str, Any], start: Any) -> float:
+    """Seconds a pipeline ran: ``finished_at - start`` when it has an end, else its ``duration``.
+
+    A pipeline waiting for a person (``manual``, ``scheduled``) has no ``finished_at``; its
+    ``duration`` (seconds its jobs ran so far) is the time it ran before the wait, and 0 when
+    GitLab gives none.
+    """
+    first, last = epoch_ms(start), epoch_ms(pipeline.get("finished_at"))
+    if first is not None and last is not None:
+        return max(last - first, 0) / 1000
+    duration = pipeline.get("duration")
+    if isinstance(duration, (int, float)) and not isinstance(duration, bool) and duration >= 0:
+        return float(duration)
+    return 0.0
 
 
 def _pipeline_draft(
@@ -349,10 +455,12 @@ def _pipeline_draft(
 ) -> Draft:
     draft = Draft(adapter="gitlab")
     start_text = pipeline.get("started_at") or pipeline.get("created_at")
-    duration = pipeline.get("duration")
-    if duration is None:
-        start, end = epoch(start_text), epoch(pipeline.get("finished_at"))
-        duration = max(end - start, 0) if start is not None and end is not None else None
+    duration = pipeline_duration(pipeline, start_text)
+    if str(pipeline.get("status") or "").lower() in _ON_HOLD:
+        draft.notes.append(
+            f"pipeline {pipeline.get('id')} waits for a person: the duration is what ran before "
+            f"the wait ({duration:g} s), not now - start"
+        )
     draft.fill(
         job_id=str(pipeline.get("id")),
         commit_sha=pipeline.get("sha"),

@@ -12,7 +12,7 @@ from customcd.plugins.draft import CollectContext, Draft
 from .fields import CI_SYSTEM, add_common_optionals, choose_commit, derive_job_type
 from .options import GitLabOptions
 
-__all__ = ["collect_job"]
+__all__ = ["add_hints", "collect_job", "set_facts"]
 
 
 def _get(context: CollectContext, name: str) -> str | None:
@@ -59,6 +59,7 @@ def collect_job(context: CollectContext, options: GitLabOptions) -> Draft:
             f"job_type_from = {options.job_type_from!r} but the job has no environment "
             f"{'name' if options.job_type_from == 'environment' else 'tier'}: job_type left unset"
         )
+    add_hints(draft)
     add_common_optionals(
         draft,
         environment=environment,
@@ -72,6 +73,38 @@ def collect_job(context: CollectContext, options: GitLabOptions) -> Draft:
     )
     set_facts(context, draft)
     return draft
+
+
+def add_hints(draft: Draft) -> None:
+    """Say which GitLab variable was missing, and what to set, for each field left empty.
+
+    The builder adds the hint to the problem it reports for that field (``Draft.hint``).
+    """
+    if not draft.job_id:
+        draft.hint("job_id", "CI_JOB_ID is not set, is this a GitLab CI job? Give --job-id")
+    if not draft.commit_sha:
+        draft.hint(
+            "commit_sha",
+            "CI_COMMIT_SHA is not set; give --commit-sha, or install "
+            "customcd-git to read the checkout",
+        )
+    if not draft.repo_id and not draft.repo_name:
+        draft.hint(
+            "repo_name",
+            "CI_PROJECT_PATH and CI_PROJECT_ID are not set; give --repo-name",
+        )
+    if not draft.job_start_time:
+        draft.hint(
+            "job_start_time",
+            "CI_JOB_STARTED_AT and CI_PIPELINE_CREATED_AT are not set, GitLab Runner 13.10 or "
+            "later sets them; give --start-time",
+        )
+    if not draft.status:
+        draft.hint(
+            "status",
+            "CI_JOB_STATUS is not set, GitLab Runner 13.5 or later sets it in after_script; "
+            "give --status",
+        )
 
 
 def set_facts(context: CollectContext, draft: Draft) -> None:

@@ -13,9 +13,19 @@ from typing import Any
 from customcd.plugins.adapter import AdapterError
 from customcd.plugins.draft import CollectContext, Draft
 
-from .client import Deadline, Token, api_errors, connect, list_pages, server_url
+from .client import (
+    CALL_OPTIONS,
+    Deadline,
+    Token,
+    api_errors,
+    connect,
+    list_pages,
+    routed_warnings,
+    server_url,
+)
 from .deployments import job_view
 from .options import DOCS, GitLabOptions
+from .pipeline_fill import fill_from_pipeline, select_jobs
 from .summary import epoch
 
 __all__ = ["collect_with_job_token"]
@@ -24,10 +34,44 @@ __all__ = ["collect_with_job_token"]
 _SLACK = 60
 
 
+def _with_tier(
+    project: Any,
+    deployment: dict[str, Any],
+    tiers: dict[int, str | None],
+    deadline: Deadline,
+    context: CollectContext,
+) -> dict[str, Any]:
+    """The deployment with its environment's tier (``GET /projects/:id/environments/:id``).
+
+    A deployment names its environment without the tier (``EnvironmentBasic``); the job token
+    may read the Environments API. A failure only leaves the tier out.
+    """
+    environment = deployment.get("environment") or {}
+    env_id = environment.get("id")
+    if environment.get("tier") or not isinstance(env_id, int):
+        return deployment
+    if env_id not in tiers:
+        import gitlab.exceptions
+        import requests.exceptions
+
+        try:
+            with routed_warnings(context.log):
+                data = project.environments.get(
+                    env_id, timeout=deadline.remaining("reading an environment"), **CALL_OPTIONS
+                ).attributes
+            tiers[env_id] = data.get("tier") or None
+        except (gitlab.exceptions.GitlabError, requests.exceptions.RequestException) as exc:
+            context.log.info(
+                "environment %s unreadable (%s): its tier is left out", env_id, type(exc).__name__
+            )
+            tiers[env_id] = None
+    if not tiers[env_id]:
+        return deployment
+    return {**deployment, "environment": {**environment, "tier": tiers[env_id]}}
+
+
 def collect_with_job_token(context: CollectContext, options: GitLabOptions, token: Token) -> Draft:
     """Draft the pipeline's deploy jobs from ``GET /projects/:id/deployments`` (job token)."""
-    from .pipeline import fill_from_pipeline, select_jobs
-
     env = context.env
     project_id = (env.get("CI_PROJECT_ID") or "").strip()
     pipeline_id = (env.get("CI_PIPELINE_ID") or "").strip()
@@ -46,6 +90,7 @@ def collect_with_job_token(context: CollectContext, options: GitLabOptions, toke
         query["updated_after"] = since.strftime("%Y-%m-%dT%H:%M:%SZ")
     jobs: list[dict[str, Any]] = []
     environments: dict[int, str] = {}
+    tiers: dict[int, str | None] = {}
     sha = None
     with api_errors(what, url, token):
         project = gl.projects.get(project_id, lazy=True)
@@ -53,6 +98,7 @@ def collect_with_job_token(context: CollectContext, options: GitLabOptions, toke
             job = deployment.get("deployable") or {}
             if str((job.get("pipeline") or {}).get("id")) != pipeline_id:
                 continue
+            deployment = _with_tier(project, deployment, tiers, deadline, context)
             view = job_view(deployment)
             jobs.append(view)
             sha = sha or deployment.get("sha")

@@ -9,9 +9,10 @@ jobs and its trigger jobs' downstream (child and multi-project) pipelines. With 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
-from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
 
 from customcd.plugins.adapter import AdapterError
 from customcd.plugins.draft import CollectContext, Draft
@@ -24,18 +25,22 @@ from .client import (
     connect,
     find_token,
     list_pages,
+    routed_warnings,
     server_url,
 )
-from .fields import add_common_optionals, choose_commit, derive_job_type
-from .jobmode import set_facts
+from .fields import add_common_optionals, choose_commit
+from .jobmode import add_hints, set_facts
 from .options import DOCS, GitLabOptions
-from .statuses import FINISHED
-from .summary import Summary, epoch, summarize
+from .pipeline_fill import fill_from_pipeline, select_jobs
 
 if TYPE_CHECKING:
     import gitlab
 
-__all__ = ["collect_pipeline", "env_pipeline_draft", "fill_from_pipeline", "select_jobs"]
+__all__ = [
+    "collect_pipeline",
+    "downstream_project",
+    "env_pipeline_draft",
+]
 
 #: How deep trigger jobs are followed into downstream pipelines.
 MAX_DOWNSTREAM_DEPTH = 2
@@ -48,29 +53,6 @@ def _require(env: Mapping[str, str], name: str) -> str:
             f"pipeline mode needs {name}: run customcd inside a GitLab CI job", docs=DOCS
         )
     return value
-
-
-def select_jobs(
-    jobs: Sequence[Mapping[str, Any]], options: GitLabOptions, environments: Mapping[int, str]
-) -> list[Mapping[str, Any]]:
-    """Return the jobs matching the stage, name and environment options (all if none is set).
-
-    :param environments: job id -> environment name, from the pipeline's deployments.
-    """
-    chosen = []
-    for job in jobs:
-        if options.stages and not any(
-            fnmatchcase(str(job.get("stage")), p) for p in options.stages
-        ):
-            continue
-        if options.jobs and not any(fnmatchcase(str(job.get("name")), p) for p in options.jobs):
-            continue
-        if options.environments:
-            env_name = environments.get(int(job.get("id") or 0)) or job.get("_environment")
-            if not env_name or not any(fnmatchcase(env_name, p) for p in options.environments):
-                continue
-        chosen.append(job)
-    return chosen
 
 
 def env_pipeline_draft(context: CollectContext, options: GitLabOptions) -> Draft:
@@ -95,6 +77,7 @@ def env_pipeline_draft(context: CollectContext, options: GitLabOptions) -> Draft
         merge_request_iid=env.get("CI_MERGE_REQUEST_IID"),
     )
     set_facts(context, draft)
+    add_hints(draft)
     return draft
 
 
@@ -128,6 +111,32 @@ def _list(manager: Any, deadline: Deadline, what: str) -> list[dict[str, Any]]:
     return list(list_pages(manager, deadline, what))
 
 
+def downstream_project(downstream: Mapping[str, Any], parent_project: Any, url: str) -> Any:
+    """The project of a trigger job's downstream pipeline: its id, else its path, else the parent.
+
+    Newer GitLab versions give ``downstream_pipeline.project_id``; the documented shape (``GET
+    .../pipelines/:id/bridges`` in ``doc/api/jobs.md``, python-gitlab's ``test_bridges.py``) has
+    only ``id``, ``sha``, ``ref``, ``status``, times and ``web_url``. The project path is then
+    read from ``web_url`` (``https://host/group/project/-/pipelines/5``, the GitLab's
+    relative URL root left out); a child pipeline without either runs in the parent's project.
+    """
+    project_id = downstream.get("project_id")
+    if project_id not in (None, ""):
+        return project_id
+    path = urlsplit(str(downstream.get("web_url") or "")).path
+    root = urlsplit(url).path.rstrip("/")
+    if root and path.startswith(root + "/"):
+        path = path[len(root) :]
+    match = _PIPELINE_PATH.match(path)
+    if match:
+        return unquote(match["project"])
+    return parent_project
+
+
+#: ``/<project path>/-/pipelines/<id>`` (or the older ``/<project path>/pipelines/<id>``).
+_PIPELINE_PATH = re.compile(r"^/(?P<project>[^?#]+?)(?:/-)?/pipelines/\d+/?$")
+
+
 def _downstream_jobs(
     gl: gitlab.Gitlab,
     bridges: Sequence[Mapping[str, Any]],
@@ -135,23 +144,23 @@ def _downstream_jobs(
     url: str,
     token: Token,
     depth: int,
+    parent_project: Any,
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """Jobs of the pipelines the trigger jobs started (child and multi-project), recursively."""
     jobs: list[dict[str, Any]] = []
     seen: list[str] = []
     for bridge in bridges:
         downstream = bridge.get("downstream_pipeline") or {}
-        if not downstream.get("id") or not downstream.get("project_id") or depth <= 0:
+        if not downstream.get("id") or depth <= 0:
             view = dict(bridge)
             if downstream.get("status"):
                 view["status"] = downstream["status"]
             jobs.append(view)
             continue
-        what = (
-            f"reading downstream pipeline {downstream['id']} of project {downstream['project_id']}"
-        )
+        project_ref = downstream_project(downstream, parent_project, url)
+        what = f"reading downstream pipeline {downstream['id']} of project {project_ref}"
         with api_errors(what, url, token):
-            project = gl.projects.get(downstream["project_id"], lazy=True)
+            project = gl.projects.get(project_ref, lazy=True)
             child = project.pipelines.get(downstream["id"], lazy=True)
             child_jobs = _list(child.jobs, deadline, what)
             child_bridges = _list(child.bridges, deadline, what)
@@ -159,7 +168,9 @@ def _downstream_jobs(
         for job in child_jobs:
             job["_pipeline"] = downstream["id"]
         jobs.extend(child_jobs)
-        deeper, deeper_seen = _downstream_jobs(gl, child_bridges, deadline, url, token, depth - 1)
+        deeper, deeper_seen = _downstream_jobs(
+            gl, child_bridges, deadline, url, token, depth - 1, project_ref
+        )
         jobs.extend(deeper)
         seen.extend(deeper_seen)
     return jobs, seen
@@ -198,7 +209,7 @@ def _collect_with_api_token(context: CollectContext, options: GitLabOptions, tok
     deadline = Deadline(context.timeout)
     gl = connect(url, token, env, options, context.timeout)
     what = f"reading pipeline {pipeline_id} of project {project_id}"
-    with api_errors(what, url, token):
+    with api_errors(what, url, token), routed_warnings(context.log):
         project = gl.projects.get(project_id, lazy=True)
         pipeline_obj = project.pipelines.get(
             pipeline_id, timeout=deadline.remaining(what), **CALL_OPTIONS
@@ -214,7 +225,9 @@ def _collect_with_api_token(context: CollectContext, options: GitLabOptions, tok
             bridges = _list(pipeline_obj.bridges, deadline, what)
     draft = Draft(adapter="gitlab")
     jobs = [job for job in jobs if str(job.get("id")) != own_job]
-    downstream, seen = _downstream_jobs(gl, bridges, deadline, url, token, MAX_DOWNSTREAM_DEPTH)
+    downstream, seen = _downstream_jobs(
+        gl, bridges, deadline, url, token, MAX_DOWNSTREAM_DEPTH, project_id
+    )
     jobs.extend(downstream)
     if seen:
         draft.notes.append(f"followed downstream pipelines: {', '.join(seen)}")
@@ -224,99 +237,3 @@ def _collect_with_api_token(context: CollectContext, options: GitLabOptions, tok
     chosen = select_jobs(jobs, options, environments) if options.selects_jobs else jobs
     fill_from_pipeline(context, options, draft, pipeline, chosen, environments)
     return draft
-
-
-def fill_from_pipeline(
-    context: CollectContext,
-    options: GitLabOptions,
-    draft: Draft,
-    pipeline: Mapping[str, Any],
-    chosen: Sequence[Mapping[str, Any]],
-    environments: Mapping[int, str],
-    *,
-    selected: bool | None = None,
-) -> None:
-    """Fill ``draft`` from a pipeline and the jobs chosen to represent it.
-
-    :param selected: whether ``chosen`` are deploy jobs (default: whether the options select jobs).
-    """
-    env = context.env
-    pipeline_id = pipeline.get("id")
-    if selected is None:
-        selected = options.selects_jobs
-    if selected and not chosen:
-        draft.skip = (
-            f"no job of pipeline {pipeline_id} matches the selection "
-            f"(stages={list(options.stages)}, jobs={list(options.jobs)}, "
-            f"environments={list(options.environments)})"
-        )
-    summary = summarize(chosen, selected=selected)
-    draft.notes.append(f"pipeline {pipeline_id}: {summary.reason}")
-    single = chosen[0] if selected and len(chosen) == 1 else None
-    if selected:
-        start: Any = summary.start
-    else:
-        start = pipeline.get("started_at") or pipeline.get("created_at")
-    duration = _duration(summary, epoch(start))
-    if summary.status == "running":
-        draft.notes.append(
-            "some jobs are still running: run the reporting job in the .post stage with "
-            "`when: always`, or pass --status"
-        )
-    env_name = None
-    if single is not None:
-        env_name = environments.get(int(single.get("id") or 0)) or single.get("_environment")
-    elif len(set(environments.values())) == 1 and chosen:
-        env_name = next(iter(environments.values()))
-    tier = single.get("_tier") if single is not None else None
-    if not tier and env_name and env_name == env.get("CI_ENVIRONMENT_NAME"):
-        tier = env.get("CI_ENVIRONMENT_TIER")
-    draft.fill(
-        job_id=str(single["id"]) if single is not None else str(pipeline_id),
-        commit_sha=choose_commit(env, options, draft, pipeline.get("sha")),
-        job_start_time=start,
-        job_duration=duration,
-        status=summary.status,
-        repo_id=str(pipeline.get("project_id") or env.get("CI_PROJECT_ID") or "") or None,
-        repo_name=env.get("CI_PROJECT_PATH"),
-        triggered_by=_triggered_by(env, pipeline, single),
-        job_type=derive_job_type(options, env_name, tier),
-    )
-    add_common_optionals(
-        draft,
-        environment=env_name,
-        tier=tier,
-        pipeline_id=pipeline_id,
-        pipeline_url=pipeline.get("web_url"),
-        job_url=single.get("web_url") if single is not None else None,
-        ref=pipeline.get("ref"),
-        pipeline_source=pipeline.get("source"),
-        merge_request_iid=env.get("CI_MERGE_REQUEST_IID"),
-    )
-    set_facts(context, draft)
-    if single is not None:
-        draft.set_fact("job_name", single.get("name"))
-        draft.set_fact("stage", single.get("stage"))
-    draft.set_fact("environment", env_name)
-
-
-def _duration(summary: Summary, start: int | None) -> int | None:
-    """Return start to last finished job in seconds if finished, else ``None`` (now - start)."""
-    if summary.status not in FINISHED or summary.end is None or start is None:
-        return None
-    return max(summary.end - start, 0)
-
-
-def _triggered_by(
-    env: Mapping[str, str], pipeline: Mapping[str, Any], single: Mapping[str, Any] | None
-) -> str | None:
-    """Return the pipeline's user (email from the variables), or who played a manual deploy job."""
-    login = (env.get("GITLAB_USER_LOGIN") or "").strip()
-    if single is not None:
-        username = (single.get("user") or {}).get("username")
-        if username and username != login:
-            return str(username)
-    email = (env.get("GITLAB_USER_EMAIL") or "").strip()
-    if email:
-        return email
-    return (pipeline.get("user") or {}).get("username") or login or None

@@ -54,7 +54,8 @@ class Summary:
 
     :param status: a native GitLab status (mapped by the adapter's status map).
     :param start: epoch seconds the first of them started (or was created, if none started).
-    :param end: epoch seconds the last finished one finished, or ``None``.
+    :param end: epoch seconds the last finished one finished, or ``None``; for jobs waiting for a
+        person, the end of what ran before the wait.
     :param reason: why this status, in words, for the user's notes.
     """
 
@@ -112,7 +113,7 @@ def summarize(jobs: Sequence[Mapping[str, Any]], *, selected: bool) -> Summary:
         return Summary("running", start, end, f"still running: {_names(active)}")
     if waiting:
         first = status_of(waiting[0])
-        return Summary(first, start, None, f"waiting ({first}): {_names(waiting)}")
+        return Summary(first, start, end, f"waiting ({first}): {_names(waiting)}")
     if ran:
         return Summary("success", start, end, f"succeeded: {_names(ran)}")
     if created:

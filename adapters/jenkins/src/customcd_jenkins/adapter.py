@@ -28,6 +28,15 @@ class JenkinsAdapter(Adapter):
     title: ClassVar[str] = "Jenkins"
     status_map: ClassVar[Mapping[str, str]] = STATUS_MAP
 
+    detect_variables = (
+        "JOB_NAME",
+        "BUILD_NUMBER",
+        "BUILD_URL",
+        "BUILD_TAG",
+        "JENKINS_URL",
+        "JENKINS_HOME",
+    )
+
     def detect(self, env: Mapping[str, str]) -> bool:
         """Tell whether ``env`` is a Jenkins build (see :func:`customcd_jenkins.env.detect`)."""
         return _env.detect(env)

@@ -34,7 +34,15 @@ if TYPE_CHECKING:
 
     from .budget import Budget
 
-__all__ = ["BuildTarget", "draft_from_build", "read_build", "user_email"]
+__all__ = [
+    "BuildTarget",
+    "RunState",
+    "draft_from_build",
+    "pipeline_status",
+    "read_build",
+    "run_state",
+    "user_email",
+]
 
 PAUSED = "PAUSED_PENDING_INPUT"
 BUILDING = "BUILDING"
@@ -130,6 +138,45 @@ def read_build(
     return dict(data or {})
 
 
+@dataclass(frozen=True)
+class RunState:
+    """What Pipeline Stage View's ``<BUILD_URL>wfapi/describe`` says of a running pipeline.
+
+    :param status: ``IN_PROGRESS``, ``PAUSED_PENDING_INPUT``, ``SUCCESS``...
+    :param ran_ms: milliseconds the run worked before its current pause: ``durationMillis`` (the
+        time since it started, so far) minus ``pauseDurationMillis`` (time spent paused), or
+        ``None`` when either is missing.
+    """
+
+    status: str | None
+    ran_ms: int | None = None
+
+    @property
+    def paused(self) -> bool:
+        """Whether the run waits at an ``input`` step."""
+        return self.status == PAUSED
+
+
+def run_state(
+    jenkins: Jenkins,
+    build_url: str,
+    *,
+    patience: Patience | None = None,
+    budget: Budget | None = None,
+) -> RunState:
+    """Read ``/wfapi/describe``: the run's status and how long it ran before pausing."""
+    url = f"{with_slash(build_url)}wfapi/describe"
+    data = get_json(jenkins, url, patience=patience, budget=budget)
+    if not isinstance(data, Mapping):
+        return RunState(None)
+    status = str(data["status"]) if data.get("status") else None
+    total, paused = data.get("durationMillis"), data.get("pauseDurationMillis")
+    ran = None
+    if isinstance(total, int) and isinstance(paused, int):
+        ran = max(total - paused, 0)
+    return RunState(status, ran)
+
+
 def pipeline_status(
     jenkins: Jenkins,
     build_url: str,
@@ -138,10 +185,7 @@ def pipeline_status(
     budget: Budget | None = None,
 ) -> str | None:
     """Return the run status ``/wfapi/describe`` gives (e.g. ``PAUSED_PENDING_INPUT``)."""
-    url = f"{with_slash(build_url)}wfapi/describe"
-    data = get_json(jenkins, url, patience=patience, budget=budget)
-    status = data.get("status") if isinstance(data, Mapping) else None
-    return str(status) if status else None
+    return run_state(jenkins, build_url, patience=patience, budget=budget).status
 
 
 def draft_from_build(
@@ -151,6 +195,7 @@ def draft_from_build(
     repo_urls: Sequence[str] = (),
     paused: bool = False,
     emails: UserEmails | None = None,
+    ran_ms: int | None = None,
 ) -> Draft:
     """Make a draft from one build's API data (shared by API mode and history).
 
@@ -160,6 +205,8 @@ def draft_from_build(
     :param repo_urls: the job's repository remotes, to pick the right revision.
     :param paused: the pipeline is waiting for input (from ``wfapi/describe``).
     :param emails: looks up the e-mail of a triggering user, or ``None`` to use the user id.
+    :param ran_ms: for a paused run, how long it worked before the pause (``wfapi/describe``):
+        an On Hold record lasts that long (0 when unknown), never ``now - start``.
     """
     draft = Draft()
     number = data.get("number")
@@ -179,7 +226,15 @@ def draft_from_build(
         # while building, a set result is the result so far (FAILURE after a failed step),
         # exactly what currentBuild.currentResult gives in a post {} block
         draft.status = str(result)
-    if not building and data.get("duration") is not None:
+    if paused:
+        # On Hold: the time the run worked before it began to wait at the input step
+        draft.job_duration = (ran_ms or 0) / 1000
+        draft.notes.append(
+            f"paused at an input step: the duration is what ran before the pause "
+            f"({draft.job_duration:g} s{'' if ran_ms is not None else ', unknown'}), "
+            "not now - start"
+        )
+    elif not building and data.get("duration") is not None:
         # Jenkins' duration is 0 while building; a finished build's is the real one (ms).
         draft.job_duration = int(data["duration"]) / 1000
     # while building, job_duration stays None: the builder uses now - start.
@@ -238,7 +293,7 @@ def collect_from_api(
         optional lookups (input pause, user e-mail) are skipped with a note.
     """
     data = read_build(jenkins, target, budget=budget)
-    paused = False
+    state = RunState(None)
     notes: list[str] = []
     if data.get("building") and "WorkflowRun" in str(data.get("_class", "")):
         what = "the input-pause check (wfapi/describe)"
@@ -246,7 +301,7 @@ def collect_from_api(
             notes.append(_skipped(budget, what))
         else:
             try:
-                paused = pipeline_status(jenkins, target.build_url, budget=budget) == PAUSED
+                state = run_state(jenkins, target.build_url, budget=budget)
             except Exception as exc:  # wfapi is the Pipeline Stage View plugin's: may be missing
                 log.info(
                     "wfapi/describe unreadable (%s); input pauses not detected", type(exc).__name__
@@ -255,12 +310,12 @@ def collect_from_api(
                     notes.append(_skipped(budget, what))
     emails = UserEmails(jenkins, target.root, log, budget=budget)
     draft = draft_from_build(
-        data, job_name=target.job_name, repo_urls=repo_urls, paused=paused, emails=emails
+        data,
+        job_name=target.job_name,
+        repo_urls=repo_urls,
+        paused=state.paused,
+        emails=emails,
+        ran_ms=state.ran_ms,
     )
     draft.notes.extend(notes + emails.notes)
-    if draft.status == BUILDING:
-        draft.notes.append(
-            "the Jenkins API says the build is still running (as it is inside its own post {} "
-            'block): pass --status "${currentBuild.currentResult}"'
-        )
     return draft

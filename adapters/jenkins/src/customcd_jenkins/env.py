@@ -3,7 +3,8 @@
 Works in a pipeline ``post { always { ... } }`` step and in a freestyle post-build shell step.
 Jenkins has no variable for the start time or the result: users pass them as flags
 (``--status "${currentBuild.currentResult}" --start-time-ms "${currentBuild.startTimeInMillis}"``);
-the duration is then ``now - start``.
+the duration is then ``now - start``. A freestyle job stamps its start in a file instead
+(:mod:`.startfile`).
 
 Optional fields added when known: ``job_url`` (``BUILD_URL``), ``job_name`` (``JOB_NAME``),
 ``build_number`` (integer), ``branch`` (``BRANCH_NAME``, else ``GIT_BRANCH`` without ``origin/``),
@@ -23,12 +24,12 @@ from .builddata import branch_from_ref
 from .urls import job_name_from_url
 
 __all__ = [
+    "add_hints",
     "build_number",
     "detect",
     "draft_from_env",
     "job_id",
     "job_name",
-    "missing_hints",
     "repo_urls",
 ]
 
@@ -150,24 +151,54 @@ def draft_from_env(env: Mapping[str, str]) -> Draft:
     return draft
 
 
-def missing_hints(draft: Draft, overrides: Mapping[str, Any]) -> list[str]:
-    """Return notes on what Jenkins did not give and how to supply it (for fields still missing)."""
-    hints = []
-    if not draft.commit_sha and "commit_sha" not in overrides:
-        hints.append(
-            "GIT_COMMIT is not set (scripted pipelines and jobs without the Git plugin do not set "
-            "it): pass --commit-sha, export GIT_COMMIT from the map `checkout scm` returns, or "
-            "install customcd-git to read the workspace's checkout"
+def add_hints(
+    draft: Draft,
+    env: Mapping[str, str],
+    overrides: Mapping[str, Any],
+    api_problem: str | None = None,
+) -> None:
+    """Say, for each field Jenkins did not give, which variable was missing and what to pass.
+
+    The builder adds each hint to the problem it reports for that field (``Draft.hint``).
+
+    :param api_problem: why the Jenkins API could not be read, when it was tried.
+    """
+    api = f" (the Jenkins API failed: {api_problem})" if api_problem else ""
+    if not draft.job_id:
+        number = _get(env, "BUILD_NUMBER") or _get(env, "BUILD_ID")
+        if number and not number.isdigit():
+            draft.hint(
+                "job_id",
+                f"BUILD_NUMBER is {number!r}, not a build number: Jenkins sets digits, so "
+                'something overrides it; give --job-id, e.g. --job-id "$BUILD_TAG"',
+            )
+        else:
+            draft.hint(
+                "job_id",
+                "JOB_NAME or BUILD_NUMBER is not set, is this a Jenkins build? Give --job-id",
+            )
+    if not draft.commit_sha:
+        draft.hint(
+            "commit_sha",
+            "GIT_COMMIT is not set: scripted pipelines and jobs without the Git plugin do not set "
+            "it; give --commit-sha, export GIT_COMMIT from the map `checkout scm` returns, or "
+            f"install customcd-git to read the workspace's checkout{api}",
+        )
+    if not draft.repo_id and not draft.repo_name:
+        draft.hint(
+            "repo_name",
+            "GIT_URL is not set, the Git plugin sets it; give --repo-name" + api,
         )
     if not draft.status and "status" not in overrides:
-        hints.append(
-            'Jenkins has no result variable: pass --status "${currentBuild.currentResult}" '
-            "from a pipeline post {} block (or set JENKINS_USER and JENKINS_API_TOKEN)"
+        draft.hint(
+            "status",
+            'Jenkins has no result variable: give --status "${currentBuild.currentResult}" in a '
+            "pipeline post {} block, --status SUCCESS/FAILURE in a freestyle post-build step, "
+            "or set JENKINS_USER and JENKINS_API_TOKEN so the API gives the result so far" + api,
         )
-    if not draft.job_start_time and not ({"job_start_time", "start_time_ms"} & set(overrides)):
-        hints.append(
-            "Jenkins has no start-time variable: pass "
-            '--start-time-ms "${currentBuild.startTimeInMillis}" (or set JENKINS_USER and '
-            "JENKINS_API_TOKEN so the API gives it)"
+    elif str(draft.status).upper() == "BUILDING":
+        draft.hint(
+            "status",
+            "the Jenkins API says the build is still running (as it is inside its own post {} "
+            'block): give --status "${currentBuild.currentResult}"',
         )
-    return hints

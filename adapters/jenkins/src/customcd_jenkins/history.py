@@ -29,7 +29,7 @@ from urllib.parse import unquote
 from customcd.plugins.adapter import AdapterError, HistoryQuery
 from customcd.plugins.draft import Draft
 
-from .api import PAUSED, UserEmails, draft_from_build, pipeline_status
+from .api import RunState, UserEmails, draft_from_build, run_state
 from .client import Patience, connect, credentials_from, explain, get_json
 from .urls import job_path, job_url_for, with_slash
 
@@ -204,21 +204,26 @@ def _draft(
     log: logging.Logger,
     patience: Patience,
 ) -> Draft | None:
-    paused = False
+    state = RunState(None)
     if build.get("building"):
         if not include_on_hold or "WorkflowRun" not in str(build.get("_class", "")):
             return None
         try:
             url = f"{job.url}{build.get('number')}/"  # on the server given, see leaf_jobs
-            paused = pipeline_status(jenkins, url, patience=patience) == PAUSED
+            state = run_state(jenkins, url, patience=patience)
         except Exception as exc:
             log.info("wfapi/describe of %s unreadable (%s)", build.get("url"), type(exc).__name__)
-        if not paused:
+        if not state.paused:
             return None
     if build.get("result") == "NOT_BUILT":
         return None
     draft = draft_from_build(
-        build, job_name=job.name, repo_urls=repo_urls, paused=paused, emails=emails
+        build,
+        job_name=job.name,
+        repo_urls=repo_urls,
+        paused=state.paused,
+        emails=emails,
+        ran_ms=state.ran_ms,
     )
     if job.branch_job:
         branch = unquote(job.name.rsplit("/", 1)[-1])

@@ -1,140 +1,277 @@
-"""The Custom CD wire contract as pydantic v2 models.
+"""The Custom CD wire contract as one pydantic v2 model.
 
 :class:`Job` is exactly the JSON body Allstacks receives and :class:`OptionalField` one entry of
-its ``optional`` list. Both validate through the contract's single definition in
-:mod:`customcd.contract.wire`: building a ``Job`` from bad data raises
-:class:`~customcd.contract.problems.InvalidRecord` with every problem at once. :meth:`Job.to_body` /
-:meth:`Job.to_json` give back the body to POST, byte for byte.
+its ``optional`` list. Field types carry the per-field rules (``Annotated`` constraints);
+validators carry the rules that need several fields or the clock. A ``Job`` built from bad data
+raises :class:`~customcd.contract.problems.InvalidRecord` naming every problem at once, one line
+each (field, value, rule). :meth:`Job.to_body` / :meth:`Job.to_json` give back the body to POST.
+
+Validation judges future times against the clock, or against ``context={"now": seconds}``.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal, Optional, TypeVar
+import hashlib
+import json
+import time
+from collections.abc import Mapping
+from typing import Annotated, Any, Optional, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic.config import JsonDict
+from pydantic_core import PydanticCustomError
 
-from .record import Record
-from .wire import (
+from .fields import (
     BASE_FIELDS,
     DESCRIPTIONS,
     EARLIEST_START,
     FUTURE_TOLERANCE,
+    MAX_INT,
     MAX_OPTIONAL_FIELDS,
     MAX_OPTIONAL_VALUES,
-    OPTIONAL_TYPES,
-    STATUSES,
-    idempotency_key,
-    validate_body,
-    validate_entry,
+    MIN_INT,
+    OptionalType,
+    Status,
 )
+from .problems import InvalidRecord
+from .times import MS_THRESHOLD
 
-__all__ = [
-    "BASE_FIELDS",
-    "EARLIEST_START",
-    "FUTURE_TOLERANCE",
-    "MAX_OPTIONAL_FIELDS",
-    "MAX_OPTIONAL_VALUES",
-    "OPTIONAL_TYPES",
-    "STATUSES",
-    "Job",
-    "OptionalField",
-    "Status",
-    "idempotency_key",
+__all__ = ["Job", "OptionalField", "Record"]
+
+_SHA_PATTERN = r"^[0-9a-fA-F]{40}([0-9a-fA-F]{24})?$"
+_RESERVED_KEYS = frozenset((*BASE_FIELDS, "optional"))
+
+#: Text: a string (never a number), stripped.
+Text = Annotated[str, StringConstraints(strict=True, strip_whitespace=True)]
+NonEmptyText = Annotated[str, StringConstraints(strict=True, strip_whitespace=True, min_length=1)]
+CommitSha = Annotated[
+    str,
+    StringConstraints(strict=True, strip_whitespace=True, to_lower=True, pattern=_SHA_PATTERN),
 ]
+#: Whole numbers are strict: a boolean, a float or digit text is not one.
+ServiceId = Annotated[int, Field(strict=True, gt=0, le=MAX_INT)]
+StartTime = Annotated[int, Field(strict=True, ge=EARLIEST_START, lt=MS_THRESHOLD)]
+Duration = Annotated[int, Field(strict=True, ge=0, le=MAX_INT)]
 
-Status = Literal["Succeeded", "Failed", "On Hold"]
-OptionalType = Literal["string", "integer", "float", "duration", "timestamp"]
+_SCALAR_JSON: JsonDict = {"type": ["string", "number", "integer"]}
+_VALUE_JSON: JsonDict = {
+    "anyOf": [
+        _SCALAR_JSON,
+        {"type": "array", "items": _SCALAR_JSON, "minItems": 1, "maxItems": MAX_OPTIONAL_VALUES},
+    ]
+}
 
 
-def _now(info: ValidationInfo) -> float | None:
+def _now(info: ValidationInfo) -> float:
+    """The epoch seconds to judge future times against: ``context["now"]``, else the clock."""
     context = info.context if isinstance(info.context, dict) else {}
     now = context.get("now")
-    return float(now) if now is not None else None
+    return time.time() if now is None else float(now)
 
 
-#: Validation context for bodies the contract schema already accepted: build, do not re-check.
-_TRUSTED = {"trusted": True}
-
-
-def _trusted(info: ValidationInfo) -> bool:
-    return isinstance(info.context, dict) and info.context.get("trusted") is True
+def _fail(error: str, message: str, **context: Any) -> PydanticCustomError:
+    """A custom error of kind ``error`` (the problems' mapping keys on it)."""
+    return PydanticCustomError(error, message, context or None)
 
 
 class OptionalField(BaseModel):
     """One entry of the ``optional`` list: ``{key, value, type}``.
 
     ``value`` is one value or a list of 1 to 20 values, each of the entry's ``type``:
-    ``string`` -> text; ``integer`` -> whole number; ``float`` -> number; ``duration`` -> whole
-    seconds (>= 0); ``timestamp`` -> epoch seconds. Booleans are never numbers.
+    ``string`` -> text; ``integer`` -> whole number; ``float`` -> number (sent as a float);
+    ``duration`` -> whole seconds (>= 0); ``timestamp`` -> epoch seconds. Booleans are never
+    numbers; whole numbers fit in 64 bits. An entry's problems are reported with its record's
+    (:class:`Job` raises :class:`~customcd.contract.problems.InvalidRecord`); an entry built on its
+    own raises pydantic's :class:`~pydantic.ValidationError`.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra={"description": "One optional property; each value of the entry's type."},
+    )
 
-    key: str = Field(description=DESCRIPTIONS["key"])
-    value: Any = Field(description=DESCRIPTIONS["value"])
+    key: NonEmptyText = Field(description=DESCRIPTIONS["key"])
+    value: Any = Field(description=DESCRIPTIONS["value"], json_schema_extra=_VALUE_JSON)
     type: OptionalType = Field(description=DESCRIPTIONS["type"])
 
     @model_validator(mode="before")
     @classmethod
-    def _contract(cls, data: Any, info: ValidationInfo) -> Any:
-        if isinstance(data, cls) or _trusted(info):
-            return data  # a Job's own entries were checked with it
-        return validate_entry(data, now=_now(info))
+    def _own_values(cls, data: Any) -> Any:
+        """A list of values copied (as a plain list); whole numbers of type float as floats."""
+        if not isinstance(data, Mapping) or "value" not in data:
+            return data
+        value, as_float = data["value"], data.get("type") == "float"
+        if isinstance(value, list):
+            value = [_float(item) for item in value] if as_float else list(value)
+        elif as_float:
+            value = _float(value)
+        else:
+            return data
+        return {**data, "value": value}
+
+    @field_validator("key")
+    @classmethod
+    def _not_a_base_field(cls, key: str) -> str:
+        if key in _RESERVED_KEYS:
+            raise _fail(
+                "reserved_key",
+                "is a base field of the contract; give it as that field, not as an optional one",
+            )
+        return key
+
+    @model_validator(mode="after")
+    def _values_of_the_type(self, info: ValidationInfo) -> OptionalField:
+        values = self.value if isinstance(self.value, list) else [self.value]
+        if isinstance(self.value, list):
+            if not values:
+                raise _fail("empty_list", "is an empty list; give at least one value")
+            if len(values) > MAX_OPTIONAL_VALUES:
+                raise _fail(
+                    "too_many_values",
+                    "has {count} values; at most 20 are allowed in one optional field",
+                    count=len(values),
+                )
+        for value in values:
+            _check_value(self.type, value, info)
+        return self
+
+
+def _float(value: Any) -> Any:
+    """A whole number as a float (one too large for a float is left for the rule to report)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        try:
+            return float(value)
+        except OverflowError:
+            return value  # reported by the type's rule: too large for a float
+    return value
+
+
+def _check_value(kind: str, value: Any, info: ValidationInfo) -> None:
+    """One optional value against its entry's type."""
+    shown = repr(value)
+    if isinstance(value, bool):
+        raise _fail(
+            "value_type", "{bad} is a boolean, not a value of type '{kind}'", bad=shown, kind=kind
+        )
+    if kind == "string":
+        if not isinstance(value, str):
+            raise _fail("value_type", "{bad} is not a string, as type 'string' needs", bad=shown)
+        return
+    if kind == "float":
+        if isinstance(value, int):
+            raise _fail("value_range", "{bad} is too large for a float", bad=shown)
+        if not isinstance(value, float):
+            raise _fail("value_type", "{bad} is not a number, as type 'float' needs", bad=shown)
+        if value != value or value in (float("inf"), float("-inf")):
+            raise _fail("value_type", "{bad} is not a finite number", bad=shown)
+        return
+    if not isinstance(value, int):
+        raise _fail(
+            "value_type",
+            "{bad} is not a whole number, as type '{kind}' needs",
+            bad=shown,
+            kind=kind,
+        )
+    if not MIN_INT <= value <= MAX_INT:
+        raise _fail("value_range", "{bad} does not fit in a 64-bit integer", bad=shown)
+    if kind == "duration" and value < 0:
+        raise _fail("value_range", "{bad}: a duration cannot be negative", bad=shown)
+    if kind == "timestamp":
+        if value >= MS_THRESHOLD:
+            raise _fail(
+                "value_range", "{bad} looks like epoch milliseconds; give seconds", bad=shown
+            )
+        if value < EARLIEST_START:
+            raise _fail("value_range", "{bad} is before 2000-01-01; give epoch seconds", bad=shown)
+        if value > _now(info) + FUTURE_TOLERANCE:
+            raise _fail("value_range", "{bad} is more than 10 minutes in the future", bad=shown)
+
+
+_J = TypeVar("_J", bound="Job")
 
 
 class Job(BaseModel):
-    """One Custom CD job record: the JSON body POSTed to ``/webhook/company/<id>/cicd_job``."""
+    """One Custom CD job record: the JSON body POSTed to ``/webhook/company/<id>/cicd_job``.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    Text is stripped, ``commit_sha`` lower-cased; optional text given blank (or ``None``) and an
+    empty ``optional`` list are not given: they are left out of the body, never sent as null.
+    """
 
-    job_id: str = Field(description=DESCRIPTIONS["job_id"])
-    commit_sha: str = Field(description=DESCRIPTIONS["commit_sha"])
-    service_id: int = Field(description=DESCRIPTIONS["service_id"])
-    job_start_time: int = Field(description=DESCRIPTIONS["job_start_time"])
-    job_duration: int = Field(description=DESCRIPTIONS["job_duration"])
-    status: Status = Field(description=DESCRIPTIONS["status"])
-    repo_id: Optional[str] = Field(default=None, description=DESCRIPTIONS["repo_id"])
-    repo_name: Optional[str] = Field(default=None, description=DESCRIPTIONS["repo_name"])
-    triggered_by: Optional[str] = Field(default=None, description=DESCRIPTIONS["triggered_by"])
-    job_type: Optional[str] = Field(default=None, description=DESCRIPTIONS["job_type"])
-    optional: Optional[list[OptionalField]] = Field(
-        default=None, description=DESCRIPTIONS["optional"]
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        title="Allstacks Custom CD job",
+        json_schema_extra={
+            "description": "The JSON body of one Custom CD job record.",
+            "anyOf": [{"required": ["repo_id"]}, {"required": ["repo_name"]}],
+        },
     )
 
-    @model_validator(mode="before")
+    job_id: NonEmptyText = Field(description=DESCRIPTIONS["job_id"])
+    commit_sha: CommitSha = Field(description=DESCRIPTIONS["commit_sha"])
+    service_id: ServiceId = Field(description=DESCRIPTIONS["service_id"])
+    job_start_time: StartTime = Field(description=DESCRIPTIONS["job_start_time"])
+    job_duration: Duration = Field(description=DESCRIPTIONS["job_duration"])
+    status: Status = Field(description=DESCRIPTIONS["status"])
+    repo_id: Optional[Text] = Field(default=None, description=DESCRIPTIONS["repo_id"])
+    repo_name: Optional[Text] = Field(default=None, description=DESCRIPTIONS["repo_name"])
+    triggered_by: Optional[Text] = Field(default=None, description=DESCRIPTIONS["triggered_by"])
+    job_type: Optional[Text] = Field(default=None, description=DESCRIPTIONS["job_type"])
+    optional: Optional[list[OptionalField]] = Field(
+        default=None, max_length=MAX_OPTIONAL_FIELDS, description=DESCRIPTIONS["optional"]
+    )
+
+    @field_validator("repo_id", "repo_name", "triggered_by", "job_type", "optional")
     @classmethod
-    def _contract(cls, data: Any, info: ValidationInfo) -> Any:
-        if isinstance(data, cls) or _trusted(info):
-            return data
-        clean = validate_body(_entries_as_dicts(data), now=_now(info))
-        entries = clean.get("optional")
-        if entries:  # checked with the body: built here, not checked again one by one
-            clean["optional"] = [_entry_model(entry) for entry in entries]
-        return clean
+    def _blank_is_not_given(cls, value: Any) -> Any:
+        return value or None
 
-    # -- construction and serialisation ---------------------------------------------------
+    @model_validator(mode="after")
+    def _record_rules(self, info: ValidationInfo) -> Job:
+        """A repository is given, the start is not in the future, optional keys are unique."""
+        if self.repo_id is None and self.repo_name is None:
+            raise _fail("repo", "one of repo_id and repo_name must be given (both may be)")
+        if self.job_start_time > _now(info) + FUTURE_TOLERANCE:
+            raise _fail(
+                "future",
+                "is more than 10 minutes in the future; check the start time and the agent's clock",
+            )
+        keys = [entry.key for entry in self.optional or ()]
+        twice = next((key for index, key in enumerate(keys) if key in keys[:index]), None)
+        if twice is not None:
+            raise _fail(
+                "duplicate_key", "key {key!r} appears twice; keys must be unique", key=twice
+            )
+        return self
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _every_problem_at_once(cls, data: Any, handler: ModelWrapValidatorHandler[Job]) -> Job:
+        """Turn pydantic's error into :class:`InvalidRecord`, one problem per field."""
+        try:
+            return handler(data)
+        except ValidationError as exc:
+            raise InvalidRecord.from_validation_error(exc, data) from None
 
     @classmethod
-    def from_body(cls, body: Any, *, now: float | None = None) -> Job:
-        """Validate a wire body (a dict) and return the Job.
+    def from_body(cls: type[_J], body: Any, *, now: float | None = None) -> _J:
+        """Validate a wire body (the decoded JSON) and return the Job.
 
-        :param body: the decoded JSON body.
         :param now: the epoch seconds to judge future times against (default: the clock).
         :raises InvalidRecord: with every problem found.
         """
-        return cls.from_clean(validate_body(body, now=now))
-
-    @classmethod
-    def from_clean(cls, body: dict[str, Any]) -> Job:
-        """Wrap a body :func:`~customcd.contract.wire.validate_body` already accepted (no re-checking).
-
-        Like :meth:`~pydantic.BaseModel.model_construct`, without its per-call overhead: the body
-        already has the contract's exact types and field order, so the models are filled in
-        directly (about 3x faster than validating the same data again).
-        """
-        if cls is not Job:  # a subclass may add fields or validators: let pydantic build it
-            return cls.model_validate(body, context=_TRUSTED)
-        return job_from_owned_body(body, copy_entries=True)
+        return cls.model_validate(body, context={"now": now})
 
     def to_body(self) -> dict[str, Any]:
         """The wire body: contract field order, absent optional fields omitted (never null)."""
@@ -142,76 +279,22 @@ class Job(BaseModel):
 
     def to_json(self) -> str:
         """The exact bytes POSTed (as text): compact JSON, UTF-8, contract field order."""
-        return self.record.to_json()
-
-    @property
-    def record(self) -> Record:
-        """The job as a :class:`~customcd.contract.record.Record`."""
-        return Record(self.to_body())
+        return json.dumps(self.to_body(), separators=(",", ":"), ensure_ascii=False)
 
     @property
     def idempotency_key(self) -> str:
         """A key derived from the record's identity: service, job id, commit, start time, status.
 
-        The status is part of it so that a job reported ``On Hold`` (waiting for an approval) and
-        later reported with its final status sends both records, while every re-send of one
-        record carries the same key.
+        The same for every attempt, replay and backfill of one record. The status is part of it
+        so that a job reported ``On Hold`` (waiting for an approval) and later with its final
+        status sends both records.
         """
-        return idempotency_key(
-            self.service_id, self.job_id, self.commit_sha, self.job_start_time, self.status
+        identity = (
+            f"{self.service_id}\x1f{self.job_id}\x1f{self.commit_sha}\x1f"
+            f"{self.job_start_time}\x1f{self.status}"
         )
+        return "customcd-" + hashlib.sha256(identity.encode()).hexdigest()[:40]
 
 
-_JOB_FIELDS = tuple(Job.model_fields)
-_ENTRY_FIELDS = frozenset(OptionalField.model_fields)
-_set = object.__setattr__
-_new = object.__new__
-
-
-def job_from_owned_body(body: dict[str, Any], *, copy_entries: bool = False) -> Job:
-    """The :class:`Job` of a body :func:`~customcd.contract.wire.validate_body` just returned.
-
-    Without ``copy_entries`` the models take over the body's ``optional`` entries, so the caller
-    must not keep or change ``body`` (the library's build path hands over a body nobody else
-    holds).
-    """
-    fields = dict.fromkeys(_JOB_FIELDS)
-    fields.update(body)
-    entries = fields["optional"]
-    if entries is not None:
-        fields["optional"] = [_entry_model(entry, copy=copy_entries) for entry in entries]
-    return _construct(Job, fields, set(body))
-
-
-def _entry_model(entry: dict[str, Any], *, copy: bool = True) -> OptionalField:
-    """The model of a checked ``optional`` entry.
-
-    :param copy: share no dict or list with ``entry`` (without it the model takes ``entry`` over).
-    """
-    if copy:
-        entry = dict(entry)
-        if type(entry["value"]) is list:
-            entry["value"] = list(entry["value"])
-    return _construct(OptionalField, entry, set(_ENTRY_FIELDS))
-
-
-def _entries_as_dicts(data: Any) -> Any:
-    """``data`` with any :class:`OptionalField` in its ``optional`` list as the dict it stands for."""
-    entries = data.get("optional") if isinstance(data, dict) else None
-    if isinstance(entries, (list, tuple)) and any(isinstance(e, OptionalField) for e in entries):
-        dumped = [e.model_dump() if isinstance(e, OptionalField) else e for e in entries]
-        return {**data, "optional": dumped}
-    return data
-
-
-_Model = TypeVar("_Model", bound=BaseModel)
-
-
-def _construct(cls: type[_Model], fields: dict[str, Any], fields_set: set[str]) -> _Model:
-    """An instance of ``cls`` holding ``fields`` (every field, already valid), unchecked."""
-    model: _Model = _new(cls)  # BaseModel has no __new__ of its own
-    _set(model, "__dict__", fields)
-    _set(model, "__pydantic_fields_set__", fields_set)
-    _set(model, "__pydantic_extra__", None)
-    _set(model, "__pydantic_private__", None)
-    return model
+#: A validated record is a :class:`Job`; the name is kept for programs that import it.
+Record = Job

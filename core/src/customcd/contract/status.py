@@ -5,10 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ..plugins.adapter import NOT_FINAL, SKIP
-from .wire import STATUSES
+from .fields import STATUSES
 
-__all__ = ["StatusMapper", "canonical_status"]
+__all__ = ["NOT_FINAL", "SKIP", "StatusMapper", "canonical_status"]
+
+SKIP = "<skip>"
+"""Status-map value: this native status produces no record (e.g. skipped, not built); the user
+sees why, and the step exits 0."""
+NOT_FINAL = "<not final>"
+"""Status-map value: the job is not finished (running, pending); a record needs ``--status``,
+and a backfill does not read past it until it is."""
 
 _CANONICAL = {s.lower(): s for s in STATUSES} | {
     "on_hold": "On Hold",

@@ -1,9 +1,13 @@
-"""Parsing the time inputs users and CI systems give us into epoch seconds.
+"""Parsing the number and time inputs users and CI systems give us.
 
-Accepted: integer epoch seconds (as int or digits), epoch milliseconds only through the explicit
-``*_ms`` paths, aware ``datetime`` objects, and text in ISO 8601 with a zone (``Z`` or an offset,
-up to 7 fractional digits, as Azure DevOps writes) or GitLab's ``2021-12-23 11:26:21 +0100``.
-A naive time is refused: guessing a zone would shift deployments by hours.
+Times become epoch seconds. Accepted: integer epoch seconds (as int or digits), epoch milliseconds
+only through the explicit ``*_ms`` paths, aware ``datetime`` objects, and text in ISO 8601 with a
+zone (``Z`` or an offset, up to 7 fractional digits, as Azure DevOps writes) or GitLab's
+``2021-12-23 11:26:21 +0100``. A naive time is refused: guessing a zone would shift deployments
+by hours.
+
+One rule for digits everywhere: numbers given as text are written in ASCII digits (Python's
+``int()`` and ``\\d`` would also take ``١٢`` and ``1_000``).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ __all__ = [
     "looks_like_milliseconds",
     "parse_duration",
     "parse_epoch_ms",
+    "parse_integer",
     "to_epoch",
 ]
 
@@ -29,13 +34,29 @@ TOO_LARGE = 10**18
 MS_THRESHOLD = 10**12
 
 _ISO = re.compile(
-    r"^(?P<date>\d{4}-\d{2}-\d{2})[T ](?P<h>\d{2}):(?P<m>\d{2})(?::(?P<s>\d{2})(?:[.,](?P<frac>\d+))?)?"
-    r"\s*(?P<zone>Z|z|UTC|[+-]\d{2}(?::?\d{2})?)?$"
+    r"^(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})[T ](?P<h>[0-9]{2}):(?P<m>[0-9]{2})"
+    r"(?::(?P<s>[0-9]{2})(?:[.,](?P<frac>[0-9]+))?)?"
+    r"\s*(?P<zone>Z|z|UTC|[+-][0-9]{2}(?::?[0-9]{2})?)?$"
 )
+#: Fractional digits of a second a text time may have (Azure DevOps writes 7).
+_MAX_FRACTION = 7
+#: Whole numbers as text: an optional sign and ASCII digits.
+_INTEGER = re.compile(r"[+-]?[0-9]+")
 
 
 class TimeError(ValueError):
     """A time input that cannot be turned into epoch seconds; the message says why."""
+
+
+def parse_integer(text: str) -> int:
+    """Whole-number text (ASCII digits, an optional sign, blanks around) as an ``int``.
+
+    :raises ValueError: anything else, ``١٢``, ``1_000`` and ``1.0`` included.
+    """
+    stripped = text.strip()
+    if not _INTEGER.fullmatch(stripped):
+        raise ValueError("give a whole number in the digits 0-9")
+    return int(stripped)
 
 
 def looks_like_milliseconds(value: int) -> bool:
@@ -62,6 +83,11 @@ def parse_text_time(text: str) -> int:
         raise TimeError(
             "is not a time customcd understands: give epoch seconds, or ISO 8601 with a zone "
             "such as 2024-01-01T10:20:30Z or 2024-01-01T10:20:30+01:00"
+        )
+    if match["frac"] is not None and len(match["frac"]) > _MAX_FRACTION:
+        raise TimeError(
+            f"has {len(match['frac'])} fractional digits; give at most {_MAX_FRACTION} "
+            "(or none: the contract keeps whole seconds)"
         )
     if match["zone"] is None:
         raise TimeError(
@@ -102,11 +128,11 @@ def to_epoch(value: Any) -> int:
         return value
     if isinstance(value, str):
         text = value.strip()
-        if re.fullmatch(r"-?\d{1,18}", text):
+        if re.fullmatch(r"-?[0-9]{1,18}", text):
             return to_epoch(int(text))
-        if re.fullmatch(r"-?\d{1,18}\.\d+", text):
+        if re.fullmatch(r"-?[0-9]{1,18}\.[0-9]+", text):
             return to_epoch(float(text))
-        if re.fullmatch(r"-?\d+(\.\d+)?", text):
+        if re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", text):
             raise TimeError("is far too large to be a time")
         return parse_text_time(text)
     raise TimeError(f"is a {type(value).__name__}, not a time")
@@ -123,7 +149,7 @@ def parse_epoch_ms(value: Any) -> int:
         raise TimeError("is a boolean, not a time in milliseconds")
     if isinstance(value, str):
         text = value.strip()
-        if not re.fullmatch(r"\d{1,18}(\.\d+)?", text):
+        if not re.fullmatch(r"[0-9]{1,18}(\.[0-9]+)?", text):
             raise TimeError("is not a number of milliseconds since the epoch (up to 18 digits)")
         value = float(text)
     if isinstance(value, (int, float)):
@@ -143,9 +169,9 @@ def parse_duration(value: Any) -> int:
         return int(value)
     if isinstance(value, str):
         text = value.strip()
-        if re.fullmatch(r"-?\d{1,18}(\.\d+)?", text):
+        if re.fullmatch(r"-?[0-9]{1,18}(\.[0-9]+)?", text):
             return int(float(text))
-        match = re.fullmatch(r"(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?", text)
+        match = re.fullmatch(r"(?:([0-9]+)h)?\s*(?:([0-9]+)m)?\s*(?:([0-9]+)s)?", text)
         if text and match and any(match.groups()):
             hours, minutes, seconds = (int(g or 0) for g in match.groups())
             return hours * 3600 + minutes * 60 + seconds

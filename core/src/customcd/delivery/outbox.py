@@ -4,19 +4,18 @@ A record is written here before its first attempt and removed only after a 2xx, 
 transaction that adds it to the ledger. The ledger keeps the idempotency keys of delivered records,
 so no replay or backfill sends a delivered record again. Several processes may share one outbox:
 a record is *claimed* (leased) by one process before it is sent; a lease held by a process that
-died (same host, PID gone) or that ran past its lease is taken over. No token is ever stored.
+died (same host, PID gone) or that ran past its lease is taken over. A kept body that is not a
+sendable record is quarantined (``unreadable``, see :mod:`.kept`): kept, never sent, never in the
+way of the others. No token is ever stored.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import socket
 import sqlite3
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from ..contract.problems import CustomcdError
+from .kept import parse_kept, unreadable
+from .leases import companions, create_owner_only, lease_dead, new_owner
 
 __all__ = ["Outbox", "OutboxEntry", "OutboxUnavailable"]
 
@@ -66,12 +67,15 @@ class OutboxEntry:
 
     :param key: its idempotency key.
     :param body: the wire body.
-    :param state: ``pending`` (will be retried) or ``rejected`` (permanent; kept with the reason).
+    :param state: ``pending`` (will be retried), ``rejected`` (permanent; kept with the reason)
+        or ``unreadable`` (quarantined: its body is not a sendable record; never sent).
     :param created: when it was first stored (epoch s).
     :param updated: when it last changed.
     :param attempts: HTTP attempts made so far, all runs together.
     :param last_status: the last HTTP status, if any.
-    :param reason: the last error or the server's reason.
+    :param reason: the last error or the server's reason; for ``unreadable``, why the body
+        cannot be sent.
+    :param raw: the stored text of an ``unreadable`` body ("" otherwise), to recover by hand.
     """
 
     key: str
@@ -82,36 +86,31 @@ class OutboxEntry:
     attempts: int
     last_status: int | None
     reason: str
+    raw: str = ""
 
 
-def _owner() -> str:
-    """``host:pid:nonce``: the nonce tells apart processes of equal host name and PID (containers)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+def _number(value: Any, default: float = 0.0) -> float:
+    return float(value) if isinstance(value, (int, float)) else default
 
 
-def _pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except OSError:
-        return False
-    return True
-
-
-def _lease_dead(owner: str | None) -> bool:
-    """True when the lease belongs to a process on this host that no longer runs."""
-    if not owner:
-        return True
-    host_pid = owner.rpartition(":")[0]  # drop the nonce
-    host, _, pid = host_pid.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    return int(pid) != os.getpid() and not _pid_alive(int(pid))
+def _entry(row: tuple[Any, ...]) -> OutboxEntry:
+    """A row as an entry; a body that cannot be sent makes it ``unreadable`` (with the reason)."""
+    key, raw, state, created, updated, attempts, last_status, reason = row
+    body, why = parse_kept(raw)
+    if state == "unreadable":
+        why = str(reason) or why or "quarantined"
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+    return OutboxEntry(
+        str(key),
+        body or {},
+        "unreadable" if why else str(state),
+        _number(created),
+        _number(updated),
+        int(_number(attempts)),
+        last_status if isinstance(last_status, int) else None,
+        why or str(reason or ""),
+        text if why else "",
+    )
 
 
 class Outbox:
@@ -129,10 +128,13 @@ class Outbox:
     def __init__(self, path: Path, *, clock: Any = time.time, durable: bool = True) -> None:
         self.path = Path(path)
         self.clock = clock
-        self.owner = _owner()
+        self.owner = new_owner()
         self._lock = threading.RLock()
+        #: ``(key, why)`` of the records this handle quarantined (see :meth:`claim`)
+        self.quarantined: list[tuple[str, str]] = []
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            create_owner_only(self.path)
             self._db = sqlite3.connect(
                 str(self.path), timeout=15.0, isolation_level=None, check_same_thread=False
             )
@@ -142,8 +144,9 @@ class Outbox:
             self._db.executescript(_SCHEMA)
         except (sqlite3.Error, OSError) as exc:
             raise OutboxUnavailable(self._explain(exc), docs="outbox.md") from None
-        with contextlib.suppress(OSError):
-            os.chmod(self.path, 0o600)
+        for made in (self.path, *companions(self.path)):
+            with contextlib.suppress(OSError):
+                os.chmod(made, 0o600)
 
     def _explain(self, exc: BaseException) -> str:
         text = str(exc)
@@ -200,6 +203,14 @@ class Outbox:
             )
             outcome = "new" if cursor.rowcount == 1 else "kept"
             if outcome == "kept":
+                row = db.execute("SELECT body, state FROM records WHERE key = ?", (key,)).fetchone()
+                if row[1] == "unreadable" or unreadable(row[0]):
+                    # a damaged copy of this very record (same key): the fresh body replaces it
+                    db.execute(
+                        "UPDATE records SET body = ?, state = 'pending', reason = '', updated = ? "
+                        "WHERE key = ?",
+                        (body_json, now, key),
+                    )
                 # sent again on purpose (e.g. after fixing a token): a rejected record is retried
                 db.execute(
                     "UPDATE records SET state = 'pending', updated = ? "
@@ -224,10 +235,10 @@ class Outbox:
         if row is None:
             return "taken"
         owner, until = row
-        if owner and until and until > now:
+        if owner and isinstance(until, (int, float)) and until > now:
             if owner == self.owner:
                 return "busy"
-            if not _lease_dead(owner):
+            if not lease_dead(owner):
                 return "taken"
         db.execute(
             "UPDATE records SET lease_owner = ?, lease_until = ? WHERE key = ?",
@@ -236,15 +247,32 @@ class Outbox:
         return "claimed"
 
     def claim(self, key: str, lease: float) -> str | None:
-        """Lease one pending record for this process; return its body, or ``None`` if taken."""
+        """Lease one pending record for this process; return its body, or ``None`` if taken.
+
+        A body that is not a sendable record (not JSON, not an object, against the contract) is
+        quarantined instead: its row becomes ``unreadable`` with the reason, is kept, and is
+        never claimed again (it is added to :attr:`quarantined`).
+        """
         now = self.clock()
         with self._write() as db:
             if db.execute("SELECT 1 FROM ledger WHERE key = ?", (key,)).fetchone():
                 return None
-            row = db.execute("SELECT body FROM records WHERE key = ?", (key,)).fetchone()
-            if row is None or self._lease_in(db, key, now, lease) != "claimed":
+            row = db.execute("SELECT body, state FROM records WHERE key = ?", (key,)).fetchone()
+            if row is None or row[1] != "pending":
                 return None
-            return str(row[0])
+            why = unreadable(row[0])
+            if why:
+                db.execute(
+                    "UPDATE records SET state = 'unreadable', reason = ?, updated = ?, "
+                    "lease_owner = NULL, lease_until = NULL WHERE key = ?",
+                    (why, now, key),
+                )
+                self.quarantined.append((key, why))
+                return None
+            if self._lease_in(db, key, now, lease) != "claimed":
+                return None
+            raw = row[0]
+            return raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
 
     def claimable(self, limit: int = 1000) -> list[str]:
         """Keys of pending records, oldest first (claim each before sending)."""
@@ -296,28 +324,23 @@ class Outbox:
             return cursor.rowcount
 
     def entries(self, state: str | None = None) -> list[OutboxEntry]:
-        """Kept records (pending and rejected), oldest first."""
-        query = (
-            "SELECT key, body, state, created, updated, attempts, last_status, reason FROM records"
+        """Kept records (pending, rejected and unreadable), oldest first.
+
+        A row whose body cannot be sent is listed as ``unreadable`` with the reason, whether a
+        replay has quarantined it yet or not; reading never fails on a damaged row.
+        """
+        rows = self._read(
+            "SELECT key, body, state, created, updated, attempts, last_status, reason "
+            "FROM records ORDER BY created",
+            (),
         )
-        args: tuple[Any, ...] = ()
-        if state:
-            query += " WHERE state = ?"
-            args = (state,)
-        rows = self._read(query + " ORDER BY created", args)
-        return [
-            OutboxEntry(
-                str(r[0]),
-                json.loads(r[1]),
-                str(r[2]),
-                float(r[3]),
-                float(r[4]),
-                int(r[5]),
-                r[6],
-                str(r[7]),
-            )
-            for r in rows
-        ]
+        entries = [_entry(row) for row in rows]
+        return [e for e in entries if state is None or e.state == state]
+
+    def ledger_status(self, key: str) -> int | None:
+        """The HTTP status a delivered record got, or ``None`` when the ledger does not have it."""
+        rows = self._read("SELECT status FROM ledger WHERE key = ?", (key,))
+        return int(rows[0][0]) if rows and isinstance(rows[0][0], int) else None
 
     def ledger_size(self) -> int:
         """How many delivered records the ledger remembers."""

@@ -22,7 +22,8 @@ class Outcome:
     :param body: the wire body (``None`` for skipped).
     :param status_code: the last HTTP status, if any.
     :param reason: why: the server's reason, the error, the veto or the skip reason.
-    :param attempts: how many HTTP requests this run made for the record.
+    :param attempts: how many HTTP requests this run made for the record (a ``delivered`` one
+        with 0 attempts was sent by another customcd process while this run waited for it).
     """
 
     kind: OutcomeKind

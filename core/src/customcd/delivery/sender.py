@@ -18,12 +18,14 @@ from contextlib import contextmanager
 from functools import partial
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from ..printable import network_text
 from ..repourl import redact_url
 from ..secret import SecretLike
 from .deadline import Line, Watchdog
 from .outbox import Outbox, OutboxUnavailable
 from .outcome import Outcome
 from .retry import RETRYABLE_STATUSES, Clock, RetryPolicy, SystemClock, parse_retry_after
+from .tls_advice import tls_advice
 from .transport import HEADERS, Endpoint, make_client, tls_context
 
 if TYPE_CHECKING:
@@ -79,7 +81,7 @@ def _reason_from(response: Any, text: str) -> str:
         reason = " ".join(text.split())
     phrase = getattr(response, "reason_phrase", "") or ""
     reason = f"{response.status_code} {phrase}".strip() + (f": {reason}" if reason else "")
-    return reason[:_MAX_REASON]
+    return network_text(reason, _MAX_REASON)  # the server's words: escaped, one line, cut
 
 
 class Sender:
@@ -278,13 +280,7 @@ class Sender:
         except httpx.HTTPError as exc:
             text = _scrub(f"{type(exc).__name__}: {exc}", self._token)
             if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
-                return AttemptResult(
-                    None,
-                    "TLS certificate verification failed: the server's certificate is not "
-                    "trusted; give its CA with --ca-bundle (or SSL_CERT_FILE) — see "
-                    "docs/troubleshooting.md",
-                    fatal=True,
-                )
+                return AttemptResult(None, tls_advice(text), fatal=True)
             return AttemptResult(None, text)
         return response, raw
 
@@ -406,15 +402,24 @@ class Dispatcher:
         except OutboxUnavailable as exc:
             if self.require_outbox:
                 raise
-            self.outbox_error = str(exc)
-            log.error("%s", exc)
+            self.outbox_error = str(exc)  # the caller says it, once
+            log.debug("%s", exc)
             self.outbox = None
             return None
 
-    def store(self, key: str, body_json: str) -> str | None:
-        """Write a record to the outbox without sending it (see :meth:`Outbox.add`)."""
-        result: str | None = self._guard(lambda box: box.add(key, body_json))
+    def store(self, key: str, body_json: str, *, claim: bool = False) -> str | None:
+        """Write a record to the outbox without sending it (see :meth:`Outbox.add`).
+
+        :param claim: also lease it to this process, in the same transaction, so that no other
+            process's replay takes it (send it then with :meth:`send_claimed`).
+        """
+        lease = self._lease() if claim else None
+        result: str | None = self._guard(lambda box: box.add(key, body_json, claim_for=lease))
         return result
+
+    def send_claimed(self, key: str, body: dict[str, Any], body_json: str) -> Outcome:
+        """Send and settle a record this process has claimed (:meth:`store` with ``claim``)."""
+        return self._send_claimed(key, body, body_json)
 
     def deliver(self, key: str, body: dict[str, Any], body_json: str) -> Outcome:
         """Store, send and settle one record."""

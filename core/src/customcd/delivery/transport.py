@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from ..contract.problems import ConfigurationError
 
@@ -49,7 +49,7 @@ _HOST = re.compile(
 
 def _shown(url: str) -> str:
     """The URL for a message: credentials and query never echoed (they may hold secrets)."""
-    text = re.sub(r"//[^/@]*@", "//***@", url.strip())
+    text = re.sub(r"//[^/?#@]*@", "//***@", url.strip())  # userinfo ends the authority only
     text = text.split("?", 1)[0].split("#", 1)[0]
     return repr(text)
 
@@ -71,6 +71,36 @@ def is_loopback(host: str) -> bool:
     if address.version == 4:
         return address in ipaddress.IPv4Network("127.0.0.0/8")
     return address == ipaddress.IPv6Address("::1")
+
+
+_WEBHOOK_PATH = re.compile(r"^(?P<base>.*?)/webhook/company/(?P<company>[^/]+)/cicd_job/?$")
+
+
+def _webhook_base(path: str, company_id: str, url: str) -> tuple[str, str]:
+    """A full webhook URL pasted into ``CUSTOMCD_URL``: its base path and its company id.
+
+    ``https://host/webhook/company/12/cicd_job`` is understood as ``https://host`` with company
+    ``12``; a company id given as well must be the same one. Any other ``/webhook/`` path is an
+    error that says exactly what to set.
+    """
+    match = _WEBHOOK_PATH.match(path)
+    if match is None:
+        if "/webhook/" in f"{path}/":
+            raise ConfigurationError(
+                f"CUSTOMCD_URL {_shown(url)} holds part of the webhook path: set it to "
+                "scheme://server:port only (customcd adds /webhook/company/<id>/cicd_job)",
+                docs="configuration.md",
+            )
+        return path, company_id
+    in_url = unquote(match["company"])
+    if company_id and company_id.strip() != in_url:
+        raise ConfigurationError(
+            f"CUSTOMCD_URL is the full webhook URL of company {in_url!r} but the company id is "
+            f"{company_id.strip()!r}: set CUSTOMCD_URL to scheme://server:port only, or make them "
+            "agree",
+            docs="configuration.md",
+        )
+    return match["base"], in_url
 
 
 @dataclass(frozen=True)
@@ -95,10 +125,6 @@ class Endpoint:
                 "no Allstacks URL: set CUSTOMCD_URL (or --url) to scheme://server:port",
                 docs="configuration.md",
             )
-        if not company_id:
-            raise ConfigurationError(
-                "no company id: set CUSTOMCD_COMPANY_ID (or --company-id)", docs="configuration.md"
-            )
         try:
             parts = urlsplit(url.strip())
             port = parts.port
@@ -107,6 +133,11 @@ class Endpoint:
                 f"CUSTOMCD_URL {_shown(url)} is malformed (bad port or host)",
                 docs="configuration.md",
             ) from None
+        path, company_id = _webhook_base(parts.path, str(company_id or ""), url)
+        if not company_id:
+            raise ConfigurationError(
+                "no company id: set CUSTOMCD_COMPANY_ID (or --company-id)", docs="configuration.md"
+            )
         if parts.scheme not in {"http", "https"} or not parts.hostname:
             raise ConfigurationError(
                 f"CUSTOMCD_URL {_shown(url)} is not a URL like https://server:port",
@@ -138,7 +169,7 @@ class Endpoint:
             raise ConfigurationError(f"company id {company_id!r} is not valid")
         host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
         netloc = f"{host}:{port}" if port else host
-        base = f"{parts.scheme}://{netloc}{parts.path.rstrip('/')}"
+        base = f"{parts.scheme}://{netloc}{path.rstrip('/')}"
         return cls(base, str(company_id).strip())
 
     @property

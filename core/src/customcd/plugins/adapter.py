@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from ..contract.problems import CustomcdError
-from .draft import CollectContext, Draft
+from ..contract.status import NOT_FINAL, SKIP
+from .draft import DRAFT_FIELDS, CollectContext, Draft
 
 __all__ = [
     "DEMO_EPOCH",
+    "DEMO_OVERRIDE_KEYS",
     "NOT_FINAL",
     "SKIP",
     "Adapter",
@@ -27,15 +29,14 @@ __all__ = [
     "HistoryUnsupported",
 ]
 
-#: Status-map value: this native status produces no record (e.g. skipped, not built).
-SKIP = "<skip>"
-#: Status-map value: the job is not finished; a record needs ``--status`` (or is skipped in backfill).
-NOT_FINAL = "<not final>"
-
-
-#: The clock of ``customcd demo``: demo samples' start times sit a few minutes before it, so the
-#: durations computed as "now - start" are realistic.
 DEMO_EPOCH = 1_764_400_600
+"""The clock of ``customcd demo`` (epoch seconds): put a sample's start time a few minutes before
+it, so that the durations computed as "now - start" are realistic."""
+
+DEMO_OVERRIDE_KEYS: tuple[str, ...] = (*DRAFT_FIELDS, "start_time_ms", "duration_ms", "end_time")
+"""The keys a :class:`DemoCase`'s ``overrides`` may hold: the base fields by their wire names
+(what ``--job-id``, ``--start-time``, ``--status``... set) and the inputs ``--start-time-ms``,
+``--duration-ms`` and ``--end-time``."""
 
 
 class AdapterError(CustomcdError):
@@ -56,44 +57,60 @@ class HistoryUnsupported(AdapterError):
 class DemoCase:
     """A bundled sample of a CI's environment that ``customcd demo`` runs the adapter on.
 
+    ``customcd demo`` runs :meth:`Adapter.collect` on :attr:`env` with :attr:`overrides` as the
+    user's flags (and ``--service-id 2``), offline, and sends the record to its local receiver.
     Times in the sample should lie shortly before :data:`DEMO_EPOCH`, the demo's "now".
 
-    :param title: what the case shows, e.g. "pipeline post{} block, SUCCESS".
-    :param env: the CI variables of the sample job.
-    :param overrides: flags the user would pass in that CI (e.g. ``status``, ``start_time_ms``).
+    :raises ValueError: when ``overrides`` holds a key that is not in :data:`DEMO_OVERRIDE_KEYS`
+        (``start_time`` is not one: the field is ``job_start_time``).
     """
 
     title: str
+    """What the case shows, e.g. ``"pipeline post{} block, SUCCESS"``."""
     env: Mapping[str, str]
+    """The CI variables of the sample job."""
     overrides: Mapping[str, Any] = field(default_factory=dict)
+    """The flags a user passes in that CI, by field name, e.g. ``{"status": "SUCCESS",
+    "start_time_ms": "1764400000000"}`` for ``--status SUCCESS --start-time-ms ...``. The keys
+    are those of :data:`DEMO_OVERRIDE_KEYS`."""
+
+    def __post_init__(self) -> None:
+        """Refuse an override key customcd would ignore."""
+        unknown = sorted(key for key in self.overrides if key not in DEMO_OVERRIDE_KEYS)
+        if unknown:
+            raise ValueError(
+                f"DemoCase {self.title!r}: unknown override key(s) {', '.join(map(repr, unknown))}"
+                f"; valid keys: {', '.join(DEMO_OVERRIDE_KEYS)}"
+            )
 
 
 @dataclass(frozen=True)
 class HistoryQuery:
-    """What a backfill asks an adapter's history for.
-
-    :param since: epoch seconds; items that started before are not wanted.
-    :param until: epoch seconds or ``None`` for "up to now".
-    :param selection: the adapter's own backfill options by name (``job``, ``project``...).
-    :param server: the CI server's URL (``--server`` or the CI's usual variable), if given.
-    :param env: the environment mapping (credentials are read from it, never from flags).
-    :param options: ``[adapters.NAME]`` from ``customcd.toml``.
-    :param resume_from: the cursor of the last item a previous run finished, or ``None``.
-    :param include_on_hold: yield items waiting for a person (approval, manual job) as ``On Hold``.
-    :param timeout: seconds any one call to the CI server may take.
-    :param log: the logger to report on.
-    """
+    """What a backfill asks an adapter's :meth:`Adapter.history` for."""
 
     since: int
+    """Epoch seconds: items that started before are not wanted."""
     until: int | None = None
+    """Epoch seconds, or ``None`` for "up to now"."""
     selection: Mapping[str, Any] = field(default_factory=dict)
+    """The adapter's own backfill options by parameter name (``job``, ``project``...), as
+    declared by :meth:`Adapter.backfill_params`."""
     server: str | None = None
+    """The CI server's URL (``--server`` or the variable :meth:`Adapter.server_variable` names),
+    if given."""
     env: Mapping[str, str] = field(default_factory=dict)
+    """The environment mapping: read credentials from it, never from flags."""
     options: Mapping[str, Any] = field(default_factory=dict)
+    """The adapter's ``[adapters.NAME]`` table of ``customcd.toml``."""
     resume_from: str | None = None
+    """The :attr:`~customcd.Draft.cursor` of the last item a previous run finished, or ``None``
+    to start at :attr:`since`."""
     include_on_hold: bool = False
+    """Whether to yield items waiting for a person (an approval, a manual job) as ``On Hold``."""
     timeout: float = 30.0
+    """Seconds any one call to the CI server may take."""
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("customcd"))
+    """The logger to report on."""
 
 
 class Adapter(ABC):
@@ -105,13 +122,19 @@ class Adapter(ABC):
     so detection never pays for it.
     """
 
-    #: The adapter's name: ``--adapter NAME``, ``customcd backfill NAME``, ``[adapters.NAME]``.
     name: ClassVar[str]
-    #: A human name for tables and messages ("GitLab CI").
+    """The adapter's unique name: ``--adapter NAME``, ``customcd backfill NAME``,
+    ``[adapters.NAME]`` in ``customcd.toml``."""
     title: ClassVar[str]
-    #: Native status (compared case-insensitively) -> ``Succeeded``/``Failed``/``On Hold``,
-    #: :data:`SKIP` (no record) or :data:`NOT_FINAL` (still running).
+    """A human name for tables and messages (``"GitLab CI"``)."""
     status_map: ClassVar[Mapping[str, str]] = {}
+    """Native status (compared case-insensitively) -> ``Succeeded``, ``Failed``, ``On Hold``,
+    :data:`~customcd.SKIP` (no record) or :data:`~customcd.NOT_FINAL` (still running: the
+    user must pass ``--status``). A status missing from the map is an error naming it, unless
+    it is one of the contract's three in any case. Users extend it with ``[status_map]``."""
+    detect_variables: ClassVar[tuple[str, ...]] = ()
+    """The variables :meth:`detect` reads; ``customcd -v`` names those that are set when it says
+    why this adapter was chosen."""
 
     @abstractmethod
     def detect(self, env: Mapping[str, str]) -> bool:

@@ -1,7 +1,7 @@
 """The hooks customcd calls, and that plugins implement.
 
 Every hook is called with keyword arguments only. Implement one with ``@customcd.hookimpl`` in a
-module (or class) registered under the ``customcd`` entry-point group::
+module (or class) registered under the ``customcd`` entry-point group (``pyproject.toml``):
 
     [project.entry-points.customcd]
     myci = "customcd_myci.plugin"
@@ -40,8 +40,13 @@ __all__ = [
 NAME = "customcd"
 
 hookspec = pluggy.HookspecMarker(NAME)
-#: Decorate a plugin's hook implementations with this.
 hookimpl = pluggy.HookimplMarker(NAME)
+"""Decorate a plugin's hook implementations with this (``from customcd import hookimpl``).
+
+A hook implementation takes keyword arguments only, and only those it needs: ``def
+customcd_enrich(draft): ...`` is valid. pluggy's options work too (``@hookimpl(tryfirst=True)``
+runs before the others).
+"""
 
 
 @hookspec
@@ -79,9 +84,10 @@ def customcd_before_send(body: dict[str, Any], job: Job) -> str | None:
     """Change or veto a validated body just before it is stored and sent.
 
     Change ``body`` in place to adjust what is sent (the result is validated again against the
-    contract; an invalid change is an error naming the plugin). Return a reason (a non-empty
-    string) to veto: the record is then not sent and the reason is shown. Return ``None`` to let it
-    through.
+    contract: keep it valid). Return a reason (a non-empty string) to veto: the record is then not
+    stored or sent, and the reason is shown naming the plugin. Return ``None`` to let it through.
+    It runs under ``customcd send --dry-run`` too: the body printed is the body after this hook,
+    and a veto prints none.
 
     :param body: the wire body (a dict; mutable).
     :param job: the validated :class:`~customcd.contract.job.Job` the body came from (read-only).

@@ -11,14 +11,15 @@ that one broken plugin is reported and skipped while the run goes on.
 
 from __future__ import annotations
 
+import copy
 import functools
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pluggy
 
-from ..contract.problems import ConfigurationError
+from ..contract.problems import ConfigurationError, CustomcdError
 from . import hookspecs
 from .hookspecs import NAME
 
@@ -154,17 +155,22 @@ class Plugins:
         caller = getattr(self.pm.hook, hook_name)
         results: list[tuple[str, Any]] = []
         for impl in reversed(caller.get_hookimpls()):
-            args = {name: kwargs[name] for name in impl.argnames}
-            try:
-                result = impl.function(**args)
-            except Exception as exc:  # a plugin's bug must not break the pipeline
-                _warn(
-                    f"plugin {impl.plugin_name!r}{self._origin(impl.plugin_name)} raised in "
-                    f"{hook_name}: {type(exc).__name__}: {exc}; continuing without it"
-                )
-                continue
-            results.append((impl.plugin_name, result))
+            ok, result = self._call_one(impl, hook_name, kwargs)
+            if ok:
+                results.append((impl.plugin_name, result))
         return results
+
+    def _call_one(self, impl: Any, hook_name: str, kwargs: dict[str, Any]) -> tuple[bool, Any]:
+        """Call one implementation; ``(False, None)`` with a warning when it raises."""
+        args = {name: kwargs[name] for name in impl.argnames}
+        try:
+            return True, impl.function(**args)
+        except Exception as exc:  # a plugin's bug must not break the pipeline
+            _warn(
+                f"plugin {impl.plugin_name!r}{self._origin(impl.plugin_name)} raised in "
+                f"{hook_name}: {type(exc).__name__}: {exc}; continuing without it"
+            )
+            return False, None
 
     def _origin(self, plugin_name: str) -> str:
         info = self.info.get(plugin_name)
@@ -212,11 +218,41 @@ class Plugins:
         """Run every ``customcd_enrich`` implementation on the draft."""
         self._call_each("customcd_enrich", draft=draft, context=context)
 
-    def before_send(self, *, body: dict[str, Any], job: Job) -> tuple[str, str] | None:
-        """Run ``customcd_before_send``; return ``(plugin, reason)`` of the first veto, if any."""
-        for plugin_name, result in self._call_each("customcd_before_send", body=body, job=job):
+    def before_send(
+        self,
+        *,
+        body: dict[str, Any],
+        job: Job,
+        check: Callable[[dict[str, Any]], object] | None = None,
+    ) -> tuple[str, str] | None:
+        """Run ``customcd_before_send``; return ``(plugin, reason)`` of the first veto, if any.
+
+        Each plugin's change to ``body`` is its own: when the plugin raises, or ``check`` (e.g.
+        the contract's validation) refuses the body it left, the change is undone with a warning
+        naming the plugin and its distribution, and the record goes on as it was before that
+        plugin — one buggy plugin never stops a delivery.
+        """
+        hook_name = "customcd_before_send"
+        for impl in reversed(self.pm.hook.customcd_before_send.get_hookimpls()):
+            before = copy.deepcopy(body)
+            ok, result = self._call_one(impl, hook_name, {"body": body, "job": job})
+            problem = "" if ok else "it raised"
+            if ok and check is not None and body != before:
+                try:
+                    check(body)
+                except CustomcdError as exc:
+                    problem = "its change breaks the contract: " + " ".join(str(exc).split())
+            if problem:
+                body.clear()
+                body.update(before)
+                if ok:  # a raise was already said by _call_one
+                    _warn(
+                        f"plugin {impl.plugin_name!r}{self._origin(impl.plugin_name)} in "
+                        f"{hook_name}: {problem}; the record is sent as it was before that plugin"
+                    )
+                continue
             if isinstance(result, str) and result.strip():
-                return plugin_name, result.strip()
+                return impl.plugin_name, result.strip()
         return None
 
     def outcome(self, *, outcome: Outcome) -> None:

@@ -6,7 +6,10 @@ How a run becomes a record (see ``docs/github-actions.md``):
 - :meth:`GitHubActionsAdapter.detect` recognises the runner by ``GITHUB_ACTIONS=true``;
 - :meth:`GitHubActionsAdapter.collect` reads the ``GITHUB_*`` variables; the start time, which
   no variable carries, comes from the REST API when ``GITHUB_TOKEN`` is mapped into the step,
-  unless the user gave ``--start-time``;
+  unless the user gave ``--start-time``. Without a token, or when GitHub cannot be reached or
+  refuses, the best local evidence stands in (:meth:`GitHubActionsAdapter._local_start`): the
+  time the runner set this job up (its event file), else the time of the report; the record is
+  kept either way, marked by the optional field ``start_time_source``;
 - the core builder maps the user's ``--status`` through :attr:`GitHubActionsAdapter.status_map`,
   computes the duration (now - start), applies the user's flags and validates.
 
@@ -15,12 +18,13 @@ Only the public ``customcd`` API is used, so this module is a template for any C
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from customcd import NOT_FINAL, SKIP, Adapter, AdapterError, CollectContext, DemoCase, Draft
 
-from .rest import DOCS, fetch_run_start, run_api_url
+from .rest import fetch_run_start, run_api_url
 
 __all__ = ["GitHubActionsAdapter"]
 
@@ -29,6 +33,8 @@ DEFAULT_API_URL = "https://api.github.com"
 DEFAULT_SERVER_URL = "https://github.com"
 #: ``context.overrides`` keys that carry a start time given by the user.
 _START_OVERRIDES = ("job_start_time", "start_time_ms")
+#: The optional field saying where a start that is not the run's ``run_started_at`` came from.
+START_SOURCE_KEY = "start_time_source"
 
 
 class GitHubActionsAdapter(Adapter):
@@ -54,6 +60,8 @@ class GitHubActionsAdapter(Adapter):
         # without --status the builder says a final status is needed.
         "in_progress": NOT_FINAL,
     }
+
+    detect_variables = ("GITHUB_ACTIONS",)
 
     def detect(self, env: Mapping[str, str]) -> bool:
         """GitHub sets ``GITHUB_ACTIONS=true`` in every step of every job."""
@@ -96,6 +104,8 @@ class GitHubActionsAdapter(Adapter):
         draft.add_optional("ref", _get(env, "GITHUB_REF_NAME"))
         draft.add_optional("event", _get(env, "GITHUB_EVENT_NAME"))
 
+        _add_hints(draft, env)
+
         # Routing facts: what customcd.toml rules can match on (not sent).
         draft.set_fact("ci", self.name)
         draft.set_fact("job_name", job)
@@ -106,30 +116,76 @@ class GitHubActionsAdapter(Adapter):
 
     def _start_time(
         self, context: CollectContext, draft: Draft, repository: str, run_id: str, attempt: int
-    ) -> str | None:
-        """``run_started_at`` from the REST API, or ``None`` when the user gave a start time."""
+    ) -> Any:
+        """``run_started_at`` from the REST API; without it, the best local evidence.
+
+        Returns ``None`` when the user gave a start time (it wins anyway).
+        """
         if any(context.overrides.get(key) not in (None, "") for key in _START_OVERRIDES):
             # The user's --start-time (or --start-time-ms) wins anyway: spare the API call.
             return None
         token = _get(context.env, "GITHUB_TOKEN")
         if not token:
-            raise AdapterError(
-                "GitHub Actions has no start-time variable: map GITHUB_TOKEN into the step's env "
-                "(GITHUB_TOKEN: ${{ github.token }}, with permission 'actions: read') so customcd "
-                "can read the run's start from the REST API, or pass --start-time",
-                docs=DOCS,
+            problem = (
+                "GITHUB_TOKEN is not mapped into the step's env (GITHUB_TOKEN: ${{ github.token }}, "
+                "with permission 'actions: read'), so the run's start cannot be read from GitHub"
             )
-        if not repository or not run_id:
-            raise AdapterError(
+        elif not repository or not run_id:
+            problem = (
                 "GITHUB_REPOSITORY or GITHUB_RUN_ID is not set, so the run's start time cannot be "
-                "read from GitHub; pass --start-time",
-                docs=DOCS,
+                "read from GitHub"
             )
-        url = run_api_url(
-            _get(context.env, "GITHUB_API_URL") or DEFAULT_API_URL, repository, run_id, attempt
+        else:
+            url = run_api_url(
+                _get(context.env, "GITHUB_API_URL") or DEFAULT_API_URL, repository, run_id, attempt
+            )
+            try:
+                started = fetch_run_start(url, token, timeout=context.timeout, log=context.log)
+            except AdapterError as exc:
+                problem = str(exc)
+            else:
+                draft.notes.append(f"job_start_time is run_started_at ({started}) from {url}")
+                return started
+        return self._local_start(context, draft, problem)
+
+    def _local_start(self, context: CollectContext, draft: Draft, problem: str) -> int:
+        """The start when GitHub's API cannot give it: the job's setup on the runner, else now.
+
+        The runner writes the triggering event's payload (``GITHUB_EVENT_PATH``, in the job's
+        fresh temporary directory) while it sets the job up, so that file's modification time is
+        when this job began. It is the job's start, not the run's: later jobs of a run begin
+        after its ``run_started_at``. Without that file, the time of the report stands in with a
+        duration of 0. Either way the record is kept, marked by ``start_time_source``, and a
+        warning says what to set.
+        """
+        event_file = _get(context.env, "GITHUB_EVENT_PATH")
+        started: int | None = None
+        if event_file:
+            try:
+                started = int(os.stat(event_file).st_mtime)
+            except OSError:
+                started = None
+        now = int(context.now) if context.now else None
+        if started is not None and (now is None or started <= now):
+            source = "runner-event-file"
+            said = f"the time the runner set this job up ({event_file}) as its start"
+        else:
+            import time
+
+            started = now if now is not None else int(time.time())
+            source = "report-time"
+            said = "the time of this report as its start, with a duration of 0"
+            draft.job_duration = 0
+        context.log.warning(
+            "%s; the job is reported with %s (start_time_source=%s). Map "
+            "GITHUB_TOKEN: ${{ github.token }} with 'actions: read' into the step, or pass "
+            "--start-time",
+            problem.rstrip("."),
+            said,
+            source,
         )
-        started = fetch_run_start(url, token, timeout=context.timeout, log=context.log)
-        draft.notes.append(f"job_start_time is run_started_at ({started}) from {url}")
+        draft.add_optional(START_SOURCE_KEY, source)
+        draft.notes.append(f"{problem}; job_start_time is {said}")
         return started
 
     def demo_cases(self) -> Sequence[DemoCase]:
@@ -186,6 +242,23 @@ class GitHubActionsAdapter(Adapter):
         """Return a workflow command (``::warning::msg`` / ``::error::msg``) shown on the run."""
         command = "error" if level == "error" else "warning"
         return f"::{command}::{_escape(message)}"
+
+
+def _add_hints(draft: Draft, env: Mapping[str, str]) -> None:
+    """For each field the runner's variables did not fill, name the variable and the flag."""
+    if not draft.job_id:
+        draft.hint(
+            "job_id", "GITHUB_RUN_ID is not set, is this a GitHub Actions job? Give --job-id"
+        )
+    if not draft.commit_sha:
+        draft.hint("commit_sha", "GITHUB_SHA is not set; give --commit-sha")
+    if not draft.repo_name and not draft.repo_id:
+        draft.hint("repo_name", "GITHUB_REPOSITORY is not set; give --repo-name")
+    draft.hint(
+        "status",
+        "a step runs while its job is still in progress: give --status ${{ job.status }} in a "
+        "final step with if: always()",
+    )
 
 
 def _get(env: Mapping[str, str], name: str) -> str:
