@@ -21,6 +21,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from .backfill_progress import Progress
 from .builder import build_from_draft, parse_optional_args
 from .config import Config
 from .contract.problems import MISSING, ConfigurationError, CustomcdError, InvalidRecord
@@ -127,56 +128,6 @@ class _Checkpoint:
             self._since_save = 0
 
 
-class _Progress:
-    """A one-line progress display on a terminal; periodic log lines otherwise."""
-
-    def __init__(
-        self,
-        stats: BackfillStats,
-        stream: IO[str],
-        *,
-        since: int,
-        until: int,
-        interval: float = 10.0,
-    ) -> None:
-        self.stats, self.stream = stats, stream
-        self.since, self.until = since, until
-        self.tty = hasattr(stream, "isatty") and stream.isatty()
-        self.interval = 0.2 if self.tty else interval
-        self._last = 0.0
-        self.position: int | None = None
-
-    def line(self) -> str:
-        s = self.stats
-        eta = "?"
-        if self.position and self.until > self.since and s.read:
-            done = min(max((self.position - self.since) / (self.until - self.since), 0.0), 1.0)
-            if done > 0.01:
-                elapsed = time.monotonic() - s.started
-                eta = f"{elapsed * (1 - done) / done:.0f}s"
-        return (
-            f"read {s.read}  sent {s.sent}  skipped {s.skipped + s.duplicate}  "
-            f"failed {s.failed + s.pending + s.rejected}  {s.rate():.1f}/s  ETA {eta}"
-        )
-
-    def tick(self, force: bool = False) -> None:
-        now = time.monotonic()
-        if not force and now - self._last < self.interval:
-            return
-        self._last = now
-        if self.tty:
-            self.stream.write("\r\x1b[2K" + self.line())
-            self.stream.flush()
-        else:
-            print(f"customcd backfill: {self.line()}", file=self.stream, flush=True)
-
-    def done(self) -> None:
-        self.position = self.until
-        if self.tty:
-            self.stream.write("\r\x1b[2K" + self.line() + "\n")
-            self.stream.flush()
-
-
 def _start_of(draft: Draft) -> int | None:
     value = draft.job_start_time
     return value if isinstance(value, int) and not isinstance(value, bool) else None
@@ -245,7 +196,7 @@ def run_backfill(
         _Checkpoint(lambda cursor: outbox.save_checkpoint(name, cursor)) if outbox else None
     )
     until = query.until or int(time.time())
-    progress = _Progress(stats, stream, since=query.since, until=until)
+    progress = Progress(stats, stream, since=query.since, until=until)
     context = CollectContext(
         env=query.env,
         overrides=overrides,
@@ -350,7 +301,6 @@ def _drafts(adapter: Adapter, query: HistoryQuery, stats: BackfillStats) -> Iter
         stats.aborted = str(exc)
         # after some records, the checkpoint lets a later run resume: a temporary failure
         stats.aborted_code = 75 if stats.read else exc.exit_code
-        log.error("%s", exc)
 
 
 def _short_reason(exc: InvalidRecord) -> str:

@@ -7,12 +7,14 @@ Every request is bounded by the timeout given; jenkinsapi is told not to retry.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
+from customcd.printable import network_text
 from customcd.repourl import redact_url
 
 if TYPE_CHECKING:
@@ -250,8 +252,23 @@ def explain(exc: BaseException, url: str, credentials: Credentials | None, timeo
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:200]
+    """What went wrong, in one escaped line: the innermost cause, not requests' wrapping.
+
+    ``requests.ConnectionError`` wraps urllib3's ``MaxRetryError`` (the URL and the retries)
+    around the real reason (``Failed to establish a new connection: [Errno 111] Connection
+    refused``): that reason is what the user needs, whole.
+    """
+    inner: object = exc
+    while True:
+        args = getattr(inner, "args", ())
+        nested = getattr(inner, "reason", None) or (
+            args[0] if args and isinstance(args[0], BaseException) else None
+        )
+        if not isinstance(nested, BaseException) or nested is inner:
+            break
+        inner = nested
+    text = re.sub(r"^<[^>]+ object at 0x[0-9a-f]+>: ", "", str(inner).strip())
+    return network_text(text or type(exc).__name__)
 
 
 def scrub(text: str, credentials: Credentials | None) -> str:

@@ -150,6 +150,7 @@ def _run_backfill(adapter_name: str, values: dict[str, Any]) -> None:
     from ..delivery.transport import warn_if_cleartext
     from ..plugins.adapter import HistoryQuery
     from ..plugins.manager import get_plugin_manager
+    from ..printable import network_text
 
     settings = {k: values.pop(k) for k in list(values) if k in SETTING_NAMES}
     common_names = (
@@ -203,9 +204,16 @@ def _run_backfill(adapter_name: str, values: dict[str, Any]) -> None:
     except CustomcdError as exc:
         click.echo(f"customcd: {exc}{docs_hint(exc)}", err=True)
         sys.exit(exc.exit_code)
+    if stats.aborted and not stats.read:
+        # nothing was read: a configuration or CI error, said once; no table of zeros
+        click.echo(f"customcd: {network_text(stats.aborted, 2000)}", err=True)
+        sys.exit(exit_code(stats))
     click.echo(summary(stats, dry_run=common["dry_run"]), err=True)
     if stats.aborted:
-        click.echo(f"customcd: the CI stopped the history early: {stats.aborted}", err=True)
+        click.echo(
+            f"customcd: the CI stopped the history early: {network_text(stats.aborted, 2000)}",
+            err=True,
+        )
         if stats.read:
             click.echo(
                 "customcd: run the same command again to resume after the last record "
