@@ -4,6 +4,7 @@
     uv run python benchmarks/backfill.py --quick    # N = 2,000; memory at 2k and 20k
     uv run python benchmarks/backfill.py --records 5000 --profile
     uv run python benchmarks/backfill.py --quick --no-memory --latency 0   # CPU-bound only
+    uv run python benchmarks/backfill.py --quick --compare-src /tmp/main/core/src  # CPU: before/after
 
 What it measures (targets of issues #8 and #15):
 
@@ -15,7 +16,10 @@ What it measures (targets of issues #8 and #15):
   concurrent backfill against the same receiver; target: backfill >= 0.85x the bare loop;
 * the client CPU time per record (``time.process_time`` of this process, every thread; the
   receiver runs in another process) of the concurrent run against a receiver that answers at once;
-  target: below ``CPU_BEFORE_MS``, the figure of the code before issue 15. The receiver answers each request after ``--latency``
+  target: below ``CPU_BEFORE_MS``, the figure of the code before issue 15 — or, with
+  ``--compare-src DIR``, below that of the core sources in ``DIR`` (e.g. a checkout of the code
+  before), both measured alternately in fresh processes in the same run (on a shared machine the
+  absolute figure moves by ±30 %, the comparison much less). The receiver answers each request after ``--latency``
   milliseconds (default 20), standing in for the real webhook's network round trip and service
   time: concurrency exists to overlap that wait, and 20 ms is the low end of a request to a
   hosted API over the internet (a longer wait makes the speed-up larger, not smaller). The same
@@ -40,6 +44,7 @@ import io
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -281,6 +286,37 @@ def child_memory(url: str, count: int) -> None:
     )
 
 
+def child_cpu(url: str, count: int, concurrency: int) -> None:
+    """In a fresh process: the client CPU per record of one concurrent backfill (JSON)."""
+    run_once(url, 200, concurrency, f"cpuwarm{os.getpid()}")
+    run = run_once(url, count, concurrency, f"cpu{os.getpid()}")
+    print(json.dumps({"cpu_ms": run.cpu_ms_per_record(count), "rate": count / run.seconds}))
+
+
+def compare_cpu(
+    url: str, count: int, concurrency: int, baseline: str, rounds: int
+) -> tuple[float, float]:
+    """Median client CPU per record of this code and of the core sources in ``baseline``.
+
+    Each round runs both, in fresh processes, in alternating order; ``baseline`` is put first
+    on ``PYTHONPATH`` (a checkout's ``core/src`` wins over the installed customcd).
+    """
+    results: dict[str, list[float]] = {"this code": [], "baseline": []}
+    for index in range(rounds):
+        sides = ["this code", "baseline"] if index % 2 == 0 else ["baseline", "this code"]
+        for side in sides:
+            env = dict(os.environ)
+            if side == "baseline":
+                env["PYTHONPATH"] = os.pathsep.join(filter(None, [baseline, env.get("PYTHONPATH")]))
+            argv = [sys.executable, __file__, "--child-cpu", str(count), "--url", url]
+            argv += ["--concurrency", str(concurrency)]
+            out = subprocess.run(argv, capture_output=True, text=True, check=True, env=env)
+            results[side].append(json.loads(out.stdout.strip().splitlines()[-1])["cpu_ms"])
+    for side, values in results.items():
+        print(f"  {side}: " + " / ".join(f"{value:.3f}" for value in values) + " ms/record")
+    return statistics.median(results["this code"]), statistics.median(results["baseline"])
+
+
 def measure_memory(url: str, count: int) -> dict[str, Any]:
     out = subprocess.run(
         [sys.executable, __file__, "--child-memory", str(count), "--url", url],
@@ -356,12 +392,24 @@ def main() -> int:
     )
     parser.add_argument("--no-memory", action="store_true", help="skip the memory runs")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument(
+        "--compare-src",
+        default=None,
+        metavar="DIR",
+        help="core/src of another version (e.g. a checkout of main): the client CPU target "
+        "becomes 'below that code's', measured alternately in this run",
+    )
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of --compare-src (5)")
     parser.add_argument("--child-memory", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--child-cpu", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--url", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.child_memory is not None:
         child_memory(args.url, args.child_memory)
+        return 0
+    if args.child_cpu is not None:
+        child_cpu(args.url, args.child_cpu, args.concurrency)
         return 0
 
     count = args.records or (2_000 if args.quick else 10_000)
@@ -393,11 +441,22 @@ def main() -> int:
             result = throughput(url, reference, args.concurrency, False)
             print(f"speed-up: {result.concurrent / result.one_at_a_time:.2f}x")
             print(f"backfill / bare http.client loop: {result.concurrent / result.bare:.2f}x")
-        met = result.cpu_ms < CPU_BEFORE_MS
+        cpu, limit, against = result.cpu_ms, CPU_BEFORE_MS, "the code before issue 15"
+        if args.compare_src:
+            reference = min(count, 2_000)
+            print(
+                f"client CPU per record, this code and {args.compare_src}, alternating "
+                f"({args.rounds} rounds, N = {reference:,}):"
+            )
+            cpu, limit = compare_cpu(
+                url, reference, args.concurrency, args.compare_src, args.rounds
+            )
+            against = args.compare_src
+        met = cpu < limit
         ok &= met
         print(
             f"client CPU per record, --concurrency {args.concurrency}, 0 ms receiver: "
-            f"{result.cpu_ms:.3f} ms (target < {CPU_BEFORE_MS} ms: {'met' if met else 'MISSED'})"
+            f"{cpu:.3f} ms (target < {limit:.3f} ms, {against}: {'met' if met else 'MISSED'})"
         )
         if not args.no_memory:
             small, large = (2_000, 20_000) if args.quick else (10_000, 100_000)

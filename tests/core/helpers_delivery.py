@@ -287,7 +287,8 @@ KILL_CHILD = r"""
 import os, sys
 from pathlib import Path
 from pydantic import SecretStr
-from customcd.delivery.sender import Dispatcher, Sender
+from customcd.delivery.dispatcher import Dispatcher
+from customcd.delivery.sender import Sender
 from customcd.contract.job import Job
 from customcd.delivery.outbox import Outbox
 from customcd.delivery.retry import RetryPolicy
@@ -505,8 +506,9 @@ class KillNine:
     def final_flush(self) -> None:
         """What the next run does: re-send everything kept (in this process, real receiver)."""
         self.stop_ahead()
+        from customcd.delivery.dispatcher import Dispatcher
         from customcd.delivery.retry import RetryPolicy
-        from customcd.delivery.sender import Dispatcher, Sender
+        from customcd.delivery.sender import Sender
         from customcd.delivery.transport import Endpoint
         from pydantic import SecretStr
 

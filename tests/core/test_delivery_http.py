@@ -482,7 +482,12 @@ def test_a_drip_fed_tls_handshake_is_cut_at_the_deadline(ca, ca_file) -> None:
 # -- the watchdog ----------------------------------------------------------------------------
 
 
+def _watchdog_threads() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if t.name == "customcd-deadline"}
+
+
 def test_the_watchdog_runs_an_alarm_when_due_and_never_a_disarmed_one() -> None:
+    others = _watchdog_threads()
     watchdog = Watchdog()
     ran: list[str] = []
     try:
@@ -497,7 +502,7 @@ def test_the_watchdog_runs_an_alarm_when_due_and_never_a_disarmed_one() -> None:
         watchdog.close()
     time.sleep(0.1)
     assert ran == ["due"]
-    assert not any(t.name == "customcd-deadline" and t.is_alive() for t in threading.enumerate())
+    assert _watchdog_threads() - others == set()  # its thread ended
 
 
 def test_a_failing_alarm_action_does_not_stop_the_others() -> None:
@@ -514,3 +519,18 @@ def test_a_failing_alarm_action_does_not_stop_the_others() -> None:
     finally:
         watchdog.close()
     assert ran == ["after"]
+
+
+def test_a_closed_watchdog_can_be_armed_again_with_one_thread() -> None:
+    others = _watchdog_threads()
+    watchdog = Watchdog()
+    ran: list[str] = []
+    watchdog.arm(10.0, lambda: ran.append("dropped"))
+    watchdog.close()
+    watchdog.arm(0.05, lambda: ran.append("again"))
+    try:
+        time.sleep(0.4)
+        assert ran == ["again"]
+        assert len(_watchdog_threads() - others) == 1  # the first one ended when closed
+    finally:
+        watchdog.close()

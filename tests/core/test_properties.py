@@ -265,9 +265,10 @@ def test_the_model_decides_every_body_as_the_spec_does(body):
 )
 @given(body=valid_bodies())
 def test_bodies_the_models_accept_are_delivered_byte_for_byte(body, tmp_path_factory):
+    from customcd.delivery.dispatcher import Dispatcher
     from customcd.delivery.outbox import Outbox
     from customcd.delivery.retry import RetryPolicy
-    from customcd.delivery.sender import Dispatcher, Sender
+    from customcd.delivery.sender import Sender
     from customcd.delivery.transport import Endpoint
     from customcd.secret import Secret
 

@@ -25,10 +25,11 @@ from .backfill_progress import Progress
 from .builder import build_from_draft, parse_optional_args
 from .config import Config
 from .contract.problems import MISSING, ConfigurationError, CustomcdError, InvalidRecord
+from .delivery.dispatcher import Dispatcher
 from .delivery.outbox import Outbox
 from .delivery.outcome import Outcome
 from .delivery.retry import RetryPolicy
-from .delivery.sender import Dispatcher, Sender
+from .delivery.sender import Sender
 from .delivery.transport import Endpoint
 from .plugins.adapter import Adapter, HistoryQuery
 from .plugins.draft import CollectContext, Draft

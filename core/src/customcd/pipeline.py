@@ -21,9 +21,10 @@ from .plugins.manager import Plugins
 from .report import Reporter
 
 if TYPE_CHECKING:
+    from .delivery.dispatcher import Dispatcher
     from .delivery.outbox import Outbox
     from .delivery.retry import Clock
-    from .delivery.sender import Dispatcher, Sender
+    from .delivery.sender import Sender
 
 __all__ = [
     "RunResult",
@@ -142,8 +143,8 @@ def run_send(
     :raises InvalidRecord: the record breaks the contract (nothing was stored or sent).
     :raises ConfigurationError: the adapter choice or configuration is wrong.
     """
+    from .delivery.dispatcher import Dispatcher
     from .delivery.retry import SystemClock
-    from .delivery.sender import Dispatcher
 
     clock = clock or SystemClock()
     now = time.time() if now is None else now

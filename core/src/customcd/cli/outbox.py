@@ -155,9 +155,10 @@ def outbox_flush(rejected: bool, **settings: Any) -> None:
       customcd outbox flush --rejected --deadline 120    # after fixing the token
     """
     from ..config import load_config
+    from ..delivery.dispatcher import Dispatcher
     from ..delivery.outbox import Outbox, OutboxUnavailable
     from ..delivery.retry import RetryPolicy
-    from ..delivery.sender import Dispatcher, Sender
+    from ..delivery.sender import Sender
     from ..delivery.transport import Endpoint
     from ..plugins.manager import get_plugin_manager
 

@@ -53,8 +53,8 @@ class Watchdog:
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._armed: set[Alarm] = set()
+        #: the thread that serves the alarms (an older one, after :meth:`close`, just ends)
         self._thread: threading.Thread | None = None
-        self._closed = False
         #: when the thread wakes next by itself (``inf``: only when notified)
         self._wake_at = float("inf")
 
@@ -64,7 +64,6 @@ class Watchdog:
         with self._cond:
             self._armed.add(alarm)
             if self._thread is None:
-                self._closed = False
                 self._thread = threading.Thread(
                     target=self._run, name="customcd-deadline", daemon=True
                 )
@@ -88,18 +87,16 @@ class Watchdog:
             self.disarm(alarm)
 
     def close(self) -> None:
-        """Stop the thread (armed alarms are dropped)."""
+        """Stop the thread (armed alarms are dropped); it ends on its own, soon after."""
         with self._cond:
-            self._closed = True
             self._armed.clear()
-            thread, self._thread = self._thread, None
+            self._thread = None
             self._cond.notify()
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(1.0)
 
     def _run(self) -> None:
+        me = threading.current_thread()
         with self._cond:
-            while not self._closed:
+            while self._thread is me:
                 now = time.monotonic()
                 for alarm in [a for a in self._armed if a.when <= now]:
                     self._armed.discard(alarm)
@@ -112,10 +109,11 @@ class Watchdog:
 
 
 class Line:
-    """One thread's HTTP client and the socket its connection is on, so the deadline can cut it.
+    """An HTTP client and the socket its connection is on, so that the deadline can cut it.
 
-    The client must keep at most one connection and be used by one thread only (the sender
-    makes one per thread): then the socket last seen connecting is the one a request is on.
+    The client must keep at most one connection and serve one request at a time (the sender
+    lends each line to one attempt): then the socket last seen connecting is the one a request
+    is on.
 
     :param client: the httpx client.
     """
