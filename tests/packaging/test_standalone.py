@@ -62,7 +62,10 @@ def test_nothing_for_tests_or_guis_is_bundled(standalone):
 def test_version_is_the_workspace_version(standalone, bare_home):
     ran = run_bare(standalone, ["--version"], bare_home)
     assert ran.returncode == 0, ran.stderr
-    assert ran.stdout == f"customcd, version {version('customcd')}\n"
+    lines = ran.stdout.splitlines()
+    assert lines[0] == f"customcd, version {version('customcd')}"
+    assert f"  plugin gitlab: customcd-gitlab {version('customcd-gitlab')}" in lines
+    assert len(lines) == 6  # the core and its five bundled plugins
 
 
 def test_plugins_lists_every_adapter_and_plugin_of_the_workspace(standalone, bare_home):
@@ -189,17 +192,24 @@ def test_tls_is_verified_with_the_bundled_trust_store_and_a_given_ca(
 
 
 def test_an_http_proxy_from_the_environment_is_used(standalone, bare_home, customcd_receiver):
+    remote = "http://allstacks.example:8080"
     with Receiver(company_id="1", token=TEST_TOKEN) as proxy:
         env = {
             **gitlab_job(7005),
             **receiver_env(customcd_receiver, bare_home),
+            "CUSTOMCD_URL": remote,
+            "CUSTOMCD_ALLOW_HTTP": "1",
             "HTTP_PROXY": proxy.url,
             "CUSTOMCD_DEADLINE": "3",
         }
         ran = run_bare(standalone, ["send"], bare_home, env)
         assert ran.returncode == 0
         # the proxy (a receiver, not a real proxy: it answers 404) got the absolute-form request
-        assert [r.path for r in proxy.requests] == [
-            customcd_receiver.url + "/webhook/company/1/cicd_job"
-        ]
-    assert customcd_receiver.requests == []
+        assert [r.path for r in proxy.requests] == [remote + "/webhook/company/1/cicd_job"]
+        # a loopback URL never goes through the proxy (its token would cross it in clear)
+        direct = run_bare(
+            standalone, ["send"], bare_home, {**env, **receiver_env(customcd_receiver, bare_home)}
+        )
+        assert direct.returncode == 0, direct.stderr
+        assert len(proxy.requests) == 1
+    assert [record["job_id"] for record in customcd_receiver.accepted] == ["7005"]
