@@ -169,3 +169,10 @@ def test_server_text_is_printed_escaped_on_one_line_and_cut(harness, receiver, s
     shown = [line for line in lines if "customcd: delivered job" in line]
     assert shown, run.stderr
     assert all(len(line) < 800 for line in shown), run.stderr
+
+
+def test_a_redirect_without_location_says_so(harness, receiver) -> None:
+    receiver.inject(Fault(302))
+    run = harness.send(receiver.url)
+    assert "302 redirect without a Location header not followed" in run.stderr
+    assert "redirect to  not" not in run.stderr

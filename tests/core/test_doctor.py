@@ -28,7 +28,8 @@ def lines_of(result, mark):
 
 
 def test_all_is_well_against_a_reachable_receiver(customcd_cli, customcd_env):
-    result = customcd_cli(["doctor"], env={**customcd_env, **GITLAB})
+    env = {**customcd_env, **GITLAB, "CUSTOMCD_SERVICE_ID": "2"}
+    result = customcd_cli(["doctor"], env=env)
     assert result.exit_code == 0, result.stdout + result.stderr
     assert "ok    adapter: gitlab (GitLab CI), detected; customcd-gitlab" in result.stdout
     assert "CUSTOMCD_TOKEN: set (hidden) (from CUSTOMCD_TOKEN)" in result.stdout
@@ -58,7 +59,7 @@ def test_kept_and_rejected_records_are_counted_with_their_reasons(customcd_cli, 
     box.reject("c", 1, 422, "422 Unprocessable Entity: status is not valid")
     box.add("d", "not json at all")
     box.close()
-    result = customcd_cli(["doctor"], env=customcd_env)
+    result = customcd_cli(["doctor"], env={**customcd_env, "CUSTOMCD_SERVICE_ID": "2"})
     assert result.exit_code == 0, result.stdout
     warned = lines_of(result, "WARN")
     assert "WARN  pending: 2 record(s) pending: 2x no reason recorded" in warned[1]
@@ -115,3 +116,22 @@ def test_doctor_never_sends_a_record(customcd_cli, customcd_env, customcd_receiv
     customcd_cli(["doctor"], env=customcd_env)
     assert [r.method for r in customcd_receiver.requests] == []  # a GET is not recorded as POST
     assert customcd_receiver.accepted == []
+
+
+def test_a_broken_customcd_toml_is_one_finding_and_the_rest_is_still_checked(
+    customcd_cli, customcd_env, tmp_path
+):
+    (tmp_path / "customcd.toml").write_text("bogus = 1\n")
+    result = customcd_cli(["doctor"], env=customcd_env, cwd=tmp_path)
+    assert result.exit_code == 1
+    (failed,) = lines_of(result, "FAIL")
+    assert failed.startswith("FAIL  customcd.toml:") and "unknown key(s) bogus" in failed
+    assert result.stdout.count("Settings (") == 1
+    assert "ok    connect: plain http (loopback)" in result.stdout  # the endpoint was checked
+
+
+def test_the_service_id_is_reported_with_where_it_comes_from(customcd_cli, customcd_env):
+    with_id = customcd_cli(["doctor"], env={**customcd_env, "CUSTOMCD_SERVICE_ID": "7"})
+    assert "CUSTOMCD_SERVICE_ID: '7' (from CUSTOMCD_SERVICE_ID)" in with_id.stdout
+    without = customcd_cli(["doctor"], env=customcd_env)
+    assert "WARN  CUSTOMCD_SERVICE_ID: not set: give --service-id" in without.stdout

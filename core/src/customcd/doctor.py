@@ -46,16 +46,15 @@ def diagnose(
     flags: Mapping[str, Any], env: Mapping[str, str], *, cwd: Path | None = None
 ) -> Iterator[Check]:
     """Run every check, yielding findings as they are made (the network ones last)."""
-    try:
-        config = load_config(flags, env, cwd=cwd)
-    except CustomcdError as exc:
-        yield Check("setting", "configuration", "fail", str(exc))
-        config = None
+    # leniently, as `send` does: each problem is a finding, the rest of the set-up is checked
+    config = load_config(flags, env, cwd=cwd, lenient=True)
     yield from _ci(config, env)
     yield from _settings(flags, env, config)
-    if config is not None:
-        yield from _outbox(config, env)
-        yield from _endpoint(config)
+    yield _service(env, config)
+    for name, problem in config.problems.items():
+        yield Check("setting", name, "fail", str(problem))
+    yield from _outbox(config, env)
+    yield from _endpoint(config)
 
 
 def _ci(config: Config | None, env: Mapping[str, str]) -> Iterator[Check]:
@@ -134,6 +133,25 @@ def _settings(
 
 #: Standard variables a CA bundle is read from when --ca-bundle is not given.
 _CA_VARIABLES = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE")
+
+
+def _service(env: Mapping[str, str], config: Config) -> Check:
+    """The Custom CD service: by variable, by a ``[[route]]``/``[job]``, or not set at all."""
+    value = (env.get("CUSTOMCD_SERVICE_ID") or "").strip()
+    if value:
+        return Check(
+            "setting", "CUSTOMCD_SERVICE_ID", "info", f"{value!r} (from CUSTOMCD_SERVICE_ID)"
+        )
+    if config.routes or "service_id" in config.job_defaults:
+        return Check(
+            "setting", "CUSTOMCD_SERVICE_ID", "info", "not set: customcd.toml routes records"
+        )
+    return Check(
+        "setting",
+        "CUSTOMCD_SERVICE_ID",
+        "warn",
+        "not set: give --service-id in the step, or a [[route]] in customcd.toml",
+    )
 
 
 #: Settings without which no record arrives, and what happens without them.

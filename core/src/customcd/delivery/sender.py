@@ -309,9 +309,10 @@ class Sender:
             if status is not None and status not in RETRYABLE_STATUSES:
                 reason = last.reason
                 if 300 <= status < 400:
-                    where = _scrub(redact_url(last.location or "?").split("?", 1)[0], self._token)
+                    where = _scrub(redact_url(last.location or "").split("?", 1)[0], self._token)
+                    target = f"to {where}" if where else "without a Location header"
                     reason = (
-                        f"{status} redirect to {where} not followed "
+                        f"{status} redirect {target} not followed "
                         "(the token is never sent to another URL); fix CUSTOMCD_URL"
                     )
                 return SendResult("rejected", status, reason, attempts)
