@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
 from customcd.contract.times import to_epoch
@@ -32,6 +31,7 @@ from customcd.plugins.adapter import AdapterError, HistoryQuery
 from customcd.plugins.draft import Draft
 
 from .envvars import first
+from .query import as_list, iso_utc
 from .records import draft_from_build, draft_from_deployment
 from .rest import DOCS, collection_url, credentials_from_env
 
@@ -40,18 +40,6 @@ __all__ = ["DeploymentCursor", "iter_history"]
 _DAY = 86400
 #: Timelines kept for the next records (those of one run come together by id).
 _TIMELINES_KEPT = 8
-
-
-def _iso(epoch: int) -> str:
-    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None or value == "":
-        return []
-    if isinstance(value, (list, tuple)):
-        return [v for v in value if v not in (None, "")]
-    return [value]
 
 
 def iter_history(query: HistoryQuery) -> Iterator[Draft]:
@@ -81,9 +69,7 @@ def iter_history(query: HistoryQuery) -> Iterator[Draft]:
         retries=int(query.options.get("max_retries", 5)),
         max_wait=float(query.options.get("max_wait", 120)),
     )
-    releases = bool(selection.get("releases")) or bool(
-        _as_list(selection.get("release_definition"))
-    )
+    releases = bool(selection.get("releases")) or bool(as_list(selection.get("release_definition")))
     if releases:
         from .releases import iter_release_deployments
 
@@ -94,7 +80,7 @@ def iter_history(query: HistoryQuery) -> Iterator[Draft]:
     with AzureDevOpsClient(
         collection, credentials, timeout=query.timeout, log=query.log, retry=retry
     ) as client:
-        environments = [str(e) for e in _as_list(selection.get("environment"))]
+        environments = [str(e) for e in as_list(selection.get("environment"))]
         if environments:
             state = _Frozen()
             for name in environments:
@@ -122,7 +108,7 @@ def _builds(client: Any, project: str, query: HistoryQuery, page_size: int) -> I
     if resumed and len(resumed) == 2 and all(p.isdigit() for p in resumed):
         after = (int(resumed[0]), int(resumed[1]))
         since = max(since, after[0])
-    definitions: Sequence[int] = [int(d) for d in _as_list(selection.get("definition"))]
+    definitions: Sequence[int] = [int(d) for d in as_list(selection.get("definition"))]
     repository = selection.get("repository")
     repository_type = selection.get("repository_type") or "TfsGit"
     repository_id = None
@@ -137,8 +123,8 @@ def _builds(client: Any, project: str, query: HistoryQuery, page_size: int) -> I
     pages = api.list_builds(
         client,
         project,
-        min_time=_iso(since),
-        max_time=_iso(query.until) if query.until is not None else None,
+        min_time=iso_utc(since),
+        max_time=iso_utc(query.until) if query.until is not None else None,
         definitions=definitions,
         repository_id=repository_id,
         repository_type=repository_type,

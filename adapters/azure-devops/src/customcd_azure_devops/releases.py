@@ -39,13 +39,13 @@ import re
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
 from customcd.contract.times import to_epoch
 from customcd.plugins.adapter import AdapterError, HistoryQuery
 from customcd.plugins.draft import Draft
 
+from .query import as_list, iso_utc
 from .records import NAME, seconds_between
 from .rest import RELEASE_RELEASES_API_VERSION, Credentials, RetryPolicy, segment
 
@@ -84,18 +84,6 @@ _FIELDS = (
     "completedOn",
     "lastModifiedOn",
 )
-
-
-def _iso(epoch: int) -> str:
-    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None or value == "":
-        return []
-    if isinstance(value, (list, tuple)):
-        return [v for v in value if v not in (None, "")]
-    return [value]
 
 
 @dataclass(frozen=True)
@@ -378,7 +366,7 @@ def iter_release_deployments(
     """Yield the release deployments of the window, by ascending id (see the module)."""
     from . import api
 
-    definitions = [int(d) for d in _as_list(query.selection.get("release_definition"))]
+    definitions = [int(d) for d in as_list(query.selection.get("release_definition"))]
     saved = ReleaseCursor.parse(query.resume_from)
     reader = _Reader(query, project, collection, credentials, retry)
     try:
@@ -387,8 +375,8 @@ def iter_release_deployments(
             pages = api.list_release_deployments(
                 reader.release_client,
                 project,
-                min_started=_iso(query.since),
-                max_started=_iso(query.until) if query.until is not None else None,
+                min_started=iso_utc(query.since),
+                max_started=iso_utc(query.until) if query.until is not None else None,
                 definition_id=definition,
                 page_size=page_size,
             )
