@@ -49,6 +49,7 @@ from startup import (
     _clean_env,
     _console_script,
     byte_compile,
+    case_table,
     gitlab_env,
 )
 
@@ -247,17 +248,8 @@ def render(cases: dict[str, Case], summary: dict[str, object]) -> str:
         f"customcd standalone vs byte-compiled venv: {summary['rounds']} rounds each, "
         f"alternating; {summary['cpus']} CPUs; {summary['archive']}",
         "",
-        f"{'':4}{'command':46}{'median':>11}{'min':>10}{'max':>10}{'peak RSS':>11}",
+        *case_table(cases, 46),
     ]
-    for key, case in cases.items():
-        if case.skipped:
-            lines.append(f"({key}) {case.label:46}skipped: {case.skipped}")
-            continue
-        lines.append(
-            f"({key}) {case.label:46}{case.median_ms:8.1f} ms"
-            f"{min(case.times) * 1000:7.1f} ms{max(case.times) * 1000:7.1f} ms"
-            f"{case.peak_rss_mb:8.1f} MB"
-        )
 
     def verdict(ok: bool) -> str:
         return "met" if ok else "MISSED"

@@ -343,6 +343,21 @@ def summarise(cases: dict[str, Case], rounds: int) -> dict[str, object]:
     }
 
 
+def case_table(cases: dict[str, Case], width: int) -> list[str]:
+    """One header line, then one line per case: median, min, max and peak RSS."""
+    lines = [f"{'':4}{'command':{width}}{'median':>11}{'min':>10}{'max':>10}{'peak RSS':>11}"]
+    for key, case in cases.items():
+        if case.skipped:
+            lines.append(f"({key}) {case.label:{width}}skipped: {case.skipped}")
+            continue
+        lines.append(
+            f"({key}) {case.label:{width}}{case.median_ms:8.1f} ms"
+            f"{min(case.times) * 1000:7.1f} ms{max(case.times) * 1000:7.1f} ms"
+            f"{case.peak_rss_mb:8.1f} MB"
+        )
+    return lines
+
+
 def render(cases: dict[str, Case], summary: dict[str, object]) -> str:
     """The report as text."""
     machine = summary["machine"]
@@ -351,17 +366,8 @@ def render(cases: dict[str, Case], summary: dict[str, object]) -> str:
         f"customcd start-up benchmark: {summary['rounds']} rounds each, alternating; "
         f"{machine['cpus']} CPUs, Python {machine['python']}",
         "",
-        f"{'':4}{'command':48}{'median':>11}{'min':>10}{'max':>10}{'peak RSS':>11}",
+        *case_table(cases, 48),
     ]
-    for key, case in cases.items():
-        if case.skipped:
-            lines.append(f"({key}) {case.label:48}skipped: {case.skipped}")
-            continue
-        lines.append(
-            f"({key}) {case.label:48}{case.median_ms:8.1f} ms"
-            f"{min(case.times) * 1000:7.1f} ms{max(case.times) * 1000:7.1f} ms"
-            f"{case.peak_rss_mb:8.1f} MB"
-        )
     ratios = summary["ratios"]
     met = summary["met"]
     assert isinstance(ratios, dict) and isinstance(met, dict)
