@@ -360,6 +360,20 @@ def _kill(proc: Any) -> None:
         proc.send_signal(signal.SIGKILL)
 
 
+def wait_ready(procs, workdir, stem: str) -> None:
+    """Wait for each child to print ``ready``; a child that did not start fails with its stderr.
+
+    Child ``j``'s stderr is ``{workdir}/{stem}c{j}.err``.
+    """
+    for j, proc in enumerate(procs):
+        assert proc.stdout is not None and proc.stdin is not None
+        line = proc.stdout.readline()
+        if line.strip() != "ready":
+            proc.wait(timeout=30)
+            err = (workdir / f"{stem}c{j}.err").read_text()
+            raise AssertionError(f"child {stem}c{j} did not start: {line!r} {err}")
+
+
 @dataclass
 class KillNine:
     """Rounds of children sending records into one outbox, each killed -9 at a random instant.
@@ -430,13 +444,7 @@ class KillNine:
         import threading
 
         procs = self._ahead or self._spawn(index, parallel, records)
-        for j, proc in enumerate(procs):
-            assert proc.stdout is not None and proc.stdin is not None
-            line = proc.stdout.readline()
-            if line.strip() != "ready":
-                proc.wait(timeout=30)
-                err = (self.workdir / f"child-r{index}c{j}.err").read_text()
-                raise AssertionError(f"child r{index}c{j} did not start: {line!r} {err}")
+        wait_ready(procs, self.workdir, f"child-r{index}")
         plans = [(self.rng.randint(0, records + 2), self.rng.uniform(0, jitter)) for _ in procs]
         outputs: list[list[str]] = [[] for _ in procs]
 

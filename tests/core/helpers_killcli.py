@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from helpers_delivery import CANARY, ChildLog, KillNine, assert_no_canary
+from helpers_delivery import CANARY, ChildLog, KillNine, assert_no_canary, wait_ready
 
 #: A ``send`` worker (``send PREFIX COUNT START``) or a flush (``flush``), started ahead of its
 #: round: it says ``ready`` and waits for ``go`` on stdin.
@@ -119,12 +119,7 @@ class KillNineCli(KillNine):
     ) -> None:
         """Let the round's children go; kill each at its random instant; reap and read them."""
         procs = self._ahead or self._spawn(index, parallel, records)
-        for j, proc in enumerate(procs):
-            line = proc.stdout.readline()
-            if line.strip() != "ready":
-                proc.wait(timeout=30)
-                err = (self.workdir / f"cli-r{index}c{j}.err").read_text()
-                raise AssertionError(f"child r{index}c{j} did not start: {line!r} {err}")
+        wait_ready(procs, self.workdir, f"cli-r{index}")
         # a send worker dies inside its record number `after` (or never, past its last record)
         plans = [(self.rng.randint(0, records + 1), self.rng.uniform(0, jitter)) for _ in procs]
         outputs: list[list[str]] = [[] for _ in procs]
