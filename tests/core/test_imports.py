@@ -22,6 +22,18 @@ from typing import Any
 import pytest
 
 HEAVY = ("jenkinsapi", "gitlab", "requests")
+#: Built-in commands other than ``send``: their modules are loaded only when they run.
+OTHER_COMMANDS = (
+    "backfill",
+    "demo",
+    "doctor",
+    "outbox",
+    "plugins",
+    "receiver",
+    "schema",
+    "validate",
+)
+BUILT_IN_NAMES = ("send", *OTHER_COMMANDS)
 
 #: Variables of any CI (and customcd's own) that must not leak from the machine running the tests.
 _FOREIGN_PREFIXES = (
@@ -258,6 +270,15 @@ def test_dry_run_imports_no_heavy_client(adapter: str, tmp_path: Path) -> None:
     # a dry run sends nothing: none of the HTTP client (nor what it alone needs) is imported
     http = [m for m in ("httpx", "httpcore", "http.cookiejar") if m in report["after_dry_run"]]
     assert http == [], f"a dry run in {adapter} imported {http}"
+    # the command line loads the command it runs, not the others (nor what only they need)
+    others = sorted(
+        m
+        for m in report["after_dry_run"]
+        if m in {f"customcd.cli.{name}" for name in OTHER_COMMANDS}
+        or m in ("customcd.receiver", "customcd.backfill", "customcd.demo", "customcd.doctor")
+        or m.endswith(".demo")
+    )
+    assert others == [], f"a dry run in {adapter} imported other commands' modules: {others}"
 
 
 def test_cli_import_is_light() -> None:
@@ -272,3 +293,11 @@ def test_cli_import_is_light() -> None:
     loaded_plugins = sorted(m for m in modules if m.startswith("customcd_"))
     assert loaded_plugins == [], f"importing the CLI loaded plugins: {loaded_plugins}"
     assert "httpx" not in modules, "importing the CLI imported httpx"
+    commands = sorted(m for m in modules if m.removeprefix("customcd.cli.") in BUILT_IN_NAMES)
+    assert commands == [], f"importing the CLI imported commands' modules: {commands}"
+
+
+def test_every_other_command_is_listed() -> None:
+    from customcd.cli.main import BUILT_IN
+
+    assert sorted(OTHER_COMMANDS) == sorted(set(BUILT_IN) - {"send"})

@@ -460,11 +460,12 @@ def test_hook_customcd_cli(customcd_cli):
             def hijack():
                 """Try to replace a built-in."""
 
-    group = click.Group(commands=dict(cli.commands))
+    built_ins = cli.load_built_ins()
+    group = click.Group(commands=dict(built_ins))
     plugins = get_plugin_manager({}, entry_points=[], extra=[("adds", AddsCommand())])
     plugins.add_cli(cli=group)
     assert "hello" in group.commands
-    assert group.commands["send"] is cli.commands["send"]  # a built-in is never replaced
+    assert group.commands["send"] is built_ins["send"]  # a built-in is never replaced
 
 
 def test_every_hookspec_is_documented_and_tested():

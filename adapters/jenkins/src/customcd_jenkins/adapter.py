@@ -9,7 +9,6 @@ from customcd.plugins.adapter import Adapter, DemoCase, HistoryQuery
 from customcd.plugins.draft import CollectContext, Draft
 
 from . import env as _env
-from .demo import DEMO_CASES
 from .statuses import STATUS_MAP
 
 __all__ = ["JenkinsAdapter"]
@@ -78,6 +77,8 @@ class JenkinsAdapter(Adapter):
 
     def demo_cases(self) -> Sequence[DemoCase]:
         """Return samples: a declarative pipeline, a multibranch branch and a freestyle job."""
+        from .demo import DEMO_CASES  # only the demo needs them
+
         return DEMO_CASES
 
     def server_variable(self) -> str | None:

@@ -20,9 +20,6 @@ from typing import Any
 from customcd.plugins.draft import Draft
 from customcd.repourl import redact_url, repo_name_from_url
 
-from .builddata import branch_from_ref
-from .urls import job_name_from_url
-
 __all__ = [
     "add_hints",
     "build_number",
@@ -75,6 +72,8 @@ def detect(env: Mapping[str, str]) -> bool:
 
 def job_name(env: Mapping[str, str]) -> str | None:
     """Return ``JOB_NAME`` (folders joined by ``/``, branches URL-encoded) or BUILD_URL's."""
+    from .urls import job_name_from_url  # detection in another CI's job does not need it
+
     return _get(env, "JOB_NAME") or job_name_from_url(_get(env, "BUILD_URL")) or None
 
 
@@ -115,6 +114,8 @@ def draft_from_env(env: Mapping[str, str]) -> Draft:
 
     :param env: the build's environment.
     """
+    from .builddata import branch_from_ref  # detection in another CI's job does not need it
+
     draft = Draft()
     name = job_name(env)
     number = build_number(env)

@@ -9,6 +9,7 @@ happened. ``--strict`` (``CUSTOMCD_STRICT=1``) turns outcomes into exit codes; `
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import sys
@@ -18,18 +19,24 @@ import click
 from .. import __version__
 from ..contract.problems import CustomcdError
 from ..report import EXIT
-from .backfill import backfill
-from .demo import demo
-from .doctor import doctor
 from .options import docs_hint, strict_env
-from .outbox import outbox
-from .plugins import plugins
-from .receiver import receiver
-from .schema import schema
-from .send import send
-from .validate import validate
 
-__all__ = ["cli", "main"]
+__all__ = ["BUILT_IN", "cli", "main"]
+
+#: The built-in commands: name -> the module of this package that defines it (as a function of
+#: the same name). A command's module is imported only when that command runs (or for --help),
+#: so ``customcd send`` does not pay for ``backfill``, ``demo`` or the receiver.
+BUILT_IN: dict[str, str] = {
+    "send": "send",
+    "validate": "validate",
+    "schema": "schema",
+    "receiver": "receiver",
+    "plugins": "plugins",
+    "outbox": "outbox",
+    "demo": "demo",
+    "doctor": "doctor",
+    "backfill": "backfill",
+}
 
 
 def _setup_logging(verbose: int) -> None:
@@ -45,14 +52,30 @@ def _setup_logging(verbose: int) -> None:
 
 
 class _Group(click.Group):
-    """Adds plugin subcommands (``customcd_cli`` hook) when the command line is parsed."""
+    """The top-level group: built-in commands loaded on demand, then plugins' commands.
+
+    A built-in command's module is imported when that command is asked for; plugins' commands
+    (``customcd_cli`` hook) are added only for a name that is not built in, or for ``--help``.
+    """
 
     _plugins_added = False
+
+    def _built_in(self, name: str) -> click.Command | None:
+        """The built-in command ``name``, imported and added on first use."""
+        if name not in self.commands and name in BUILT_IN:
+            module = importlib.import_module(f"{__package__}.{BUILT_IN[name]}")
+            self.add_command(getattr(module, name), name)
+        return self.commands.get(name)
+
+    def load_built_ins(self) -> dict[str, click.Command]:
+        """Every built-in command, imported: name -> command."""
+        return {name: command for name in BUILT_IN if (command := self._built_in(name))}
 
     def _add_plugin_commands(self) -> None:
         if self._plugins_added:
             return
         self._plugins_added = True
+        self.load_built_ins()  # so that a plugin cannot take a built-in's name
         try:
             from ..plugins.manager import get_plugin_manager
 
@@ -62,7 +85,7 @@ class _Group(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         """Built-in commands first; plugins' only when the name is not built in."""
-        command = super().get_command(ctx, cmd_name)
+        command = self._built_in(cmd_name) or super().get_command(ctx, cmd_name)
         if command is None:
             self._add_plugin_commands()
             command = super().get_command(ctx, cmd_name)
@@ -118,17 +141,6 @@ def _print_version(ctx: click.Context) -> None:
         origin = f"{info.distribution} {info.version}" if info.distribution else "built in"
         click.echo(f"  plugin {name}: {origin}")
     ctx.exit(0)
-
-
-cli.add_command(send)
-cli.add_command(validate)
-cli.add_command(schema)
-cli.add_command(receiver)
-cli.add_command(plugins)
-cli.add_command(outbox)
-cli.add_command(demo)
-cli.add_command(doctor)
-cli.add_command(backfill)
 
 
 def main(argv: list[str] | None = None) -> None:
