@@ -12,17 +12,23 @@ and the ratios b/a, c/a, c/d and the peak RSS of (c), with the targets of issue 
 after the move to httpx's own transport and ``importlib.metadata``): b/a <= 1.3, c/a <= 1.6,
 peak RSS of (c) <= 45 MB.
 
-Commands run through this interpreter and the ``customcd`` console script next to it, never
-through ``uv run`` (which adds its own start-up). Before measuring, the environment's Python files
-(site-packages and the workspace's sources) are byte-compiled, as ``pip install`` (or
-``uv pip install --compile-bytecode``) does for an installed tool: otherwise a shell with
-``PYTHONDONTWRITEBYTECODE=1``, or an editable checkout edited since its last run, would measure the
-compiler on both sides instead of the start-up (``--no-compile`` skips this). The peak RSS of each child comes from
+Where: by default in a **user install**, the way a CI image installs customcd: a new virtual
+environment (``uv venv``, or ``python -m venv``) with the core, the GitLab adapter and the git
+plugin from this checkout (:data:`INSTALL`), non-editable, with their dependencies, byte-compiled
+at install time (``uv pip install --compile-bytecode``; pip compiles by default). All four commands
+run in that environment. ``--workspace`` measures this development environment instead (editable,
+every adapter and plugin, the dev and docs tools: about 65 distributions, each read by plugin
+discovery), byte-compiled first unless ``--no-compile``: otherwise a shell with
+``PYTHONDONTWRITEBYTECODE=1``, or a checkout edited since its last run, would measure the compiler.
+
+Commands run through the environment's interpreter and its ``customcd`` console script, never
+through ``uv run`` (which adds its own start-up). The peak RSS of each child comes from
 ``os.wait4`` (its own ``ru_maxrss``, not the maximum over all children).
 
 Usage::
 
     uv run python benchmarks/startup.py              # report; exit 0 even when a target is missed
+    uv run python benchmarks/startup.py --workspace  # the same in this development environment
     uv run python benchmarks/startup.py --rounds 31  # more rounds
     uv run python benchmarks/startup.py --check      # exit 1 when a target is missed
     uv run python benchmarks/startup.py --json out.json
@@ -198,23 +204,55 @@ class Spawner:
         self._proc.wait(timeout=10)
 
 
-def _console_script() -> str:
-    here = Path(sys.executable).parent
+def _console_script(python: str) -> str:
+    here = Path(python).parent
     for name in ("customcd", "customcd.exe"):
         if (here / name).exists():
             return str(here / name)
-    found = shutil.which("customcd")
-    if not found:
-        sys.exit("customcd console script not found next to this interpreter; run `uv sync`")
-    return found
+    sys.exit(f"customcd console script not found next to {python}; run `uv sync`")
 
 
-def measure(rounds: int, warmup: int, progress: Callable[[str], None]) -> dict[str, Case]:
-    """Run the rounds and return the cases with their timings."""
+#: What the user install holds: the core, the adapter of the benchmark's job and the git plugin,
+#: as ``pip install customcd customcd-gitlab customcd-git`` installs them (from this checkout).
+INSTALL = ("core", "adapters/gitlab", "plugins/git")
+
+
+def user_install(folder: Path) -> str:
+    """Install :data:`INSTALL` into a new virtual environment in ``folder``, compiled.
+
+    Non-editable, with their dependencies, byte-compiled at install time (``uv pip install
+    --compile-bytecode``, or pip, which compiles by default): what a user's CI image has.
+    Returns the environment's Python.
+    """
+    root = Path(__file__).resolve().parent.parent
+    sources = [str(root / path) for path in INSTALL]
+    venv = folder / "venv"
+    bindir = venv / ("Scripts" if os.name == "nt" else "bin")
+    python = bindir / ("python.exe" if os.name == "nt" else "python")
+    uv = shutil.which("uv")
+    if uv:
+        subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True)
+        install = [uv, "pip", "install", "-q", "--python", str(python), "--compile-bytecode"]
+    else:
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        install = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    subprocess.run([*install, *sources], check=True)
+    return str(python)
+
+
+def distributions(python: str) -> int:
+    """How many distributions ``python``'s environment has (plugin discovery reads them all)."""
+    code = "import importlib.metadata as m; print(len(list(m.distributions())))"
+    return int(subprocess.run([python, "-c", code], capture_output=True, text=True).stdout or 0)
+
+
+def measure(
+    rounds: int, warmup: int, progress: Callable[[str], None], python: str
+) -> dict[str, Case]:
+    """Run the rounds with ``python``'s environment; return the cases with their timings."""
     from customcd.receiver import Receiver
 
-    python = sys.executable
-    customcd = _console_script()
+    customcd = _console_script(python)
     curl = shutil.which("curl")
     cases = {
         "a": Case("a", f'python -c "{FLOOR_CODE}"'),
@@ -365,6 +403,7 @@ def render(cases: dict[str, Case], summary: dict[str, object]) -> str:
     lines = [
         f"customcd start-up benchmark: {summary['rounds']} rounds each, alternating; "
         f"{machine['cpus']} CPUs, Python {machine['python']}",
+        f"measured in {summary['environment']}",
         "",
         *case_table(cases, 48),
     ]
@@ -412,7 +451,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     parser.add_argument(
-        "--no-compile", action="store_true", help="do not byte-compile the environment first"
+        "--workspace",
+        action="store_true",
+        help="measure this environment (the development workspace) instead of a new user install",
+    )
+    parser.add_argument(
+        "--no-compile",
+        action="store_true",
+        help="with --workspace: do not byte-compile the environment first",
     )
     args = parser.parse_args(argv)
     if args.rounds < 1:
@@ -424,12 +470,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.quiet and sys.stderr.isatty():
             print(f"\r{text:30}", end="", file=sys.stderr, flush=True)
 
-    if not args.no_compile:
-        byte_compile()
-    cases = measure(args.rounds, args.warmup, progress)
+    with tempfile.TemporaryDirectory(prefix="customcd-install-") as folder:
+        if args.workspace:
+            python = sys.executable
+            if not args.no_compile:
+                byte_compile()
+        else:
+            progress("installing")
+            python = user_install(Path(folder))
+        environment = (
+            "this workspace's environment (editable, every plugin and the dev tools)"
+            if args.workspace
+            else f"a new user install: {', '.join(INSTALL)} and their dependencies, compiled"
+        )
+        environment += f"; {distributions(python)} distributions"
+        cases = measure(args.rounds, args.warmup, progress, python)
     if not args.quiet and sys.stderr.isatty():
         print("\r" + " " * 30 + "\r", end="", file=sys.stderr, flush=True)
     summary = summarise(cases, args.rounds)
+    summary["environment"] = environment
     print(render(cases, summary))
     if args.json is not None:
         args.json.write_text(json.dumps(summary, indent=2) + "\n")

@@ -94,9 +94,8 @@ def parse_text_time(text: str) -> int:
             "has no time zone: add Z or an offset such as +01:00 (a naive time would be guessed)"
         )
     try:
-        naive = datetime.strptime(
-            f"{match['date']} {match['h']}:{match['m']}:{match['s'] or '00'}", "%Y-%m-%d %H:%M:%S"
-        )
+        year, month, day = (int(part) for part in match["date"].split("-"))
+        naive = datetime(year, month, day, int(match["h"]), int(match["m"]), int(match["s"] or 0))
     except ValueError as exc:
         raise TimeError(f"is not a valid date and time ({exc})") from None
     aware = naive.replace(tzinfo=_parse_zone(match["zone"]))
