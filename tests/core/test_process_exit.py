@@ -1,7 +1,8 @@
-"""The ``customcd`` process ends without a last garbage collection over everything it imported.
+"""The cycle collector of a ``customcd`` process (:mod:`customcd.cli.collector`).
 
-:func:`customcd.cli.main.main` called as the process's entry point (no ``argv``) freezes the
-objects at exit (``gc.freeze`` through ``atexit``), after the command has finished; called with
+:func:`customcd.cli.main.main` called as the process's entry point (no ``argv``) pauses the
+collector while customcd starts, resumes it later with the start-up's objects frozen, and freezes
+the objects at exit (``gc.freeze`` through ``atexit``) after the command has finished; called with
 ``argv`` (a program, a test) it leaves the collector alone. A record sent by such a process is
 delivered and the outbox it leaves is consistent.
 """
@@ -23,6 +24,28 @@ mode = sys.argv.pop(1)
 atexit.register(lambda: print(json.dumps({"frozen": gc.get_freeze_count()}), file=sys.stderr))
 from customcd.cli.main import main
 main() if mode == "entry" else main(sys.argv[1:])
+"""
+
+#: The collector paused, then resumed with the objects alive at that moment frozen.
+_RESUME = r"""
+import gc, json, time, weakref
+from customcd.cli import collector
+class Node:
+    pass
+def cycle():
+    node = Node()
+    node.self = node  # only the cycle collector frees it
+    return weakref.ref(node)
+collector.RESUME_AFTER = 0.2
+before = cycle()  # garbage made during start-up
+collector.manage_collector()
+paused = {"enabled": gc.isenabled(), "frozen": gc.get_freeze_count()}
+time.sleep(1.0)
+resumed = {"enabled": gc.isenabled(), "frozen": gc.get_freeze_count()}
+after = cycle()  # garbage made after start-up
+gc.collect()
+kept = {"start-up": before() is not None, "later": after() is not None}
+print(json.dumps({"paused": paused, "resumed": resumed, "kept": kept}))
 """
 
 
@@ -80,3 +103,16 @@ def test_a_send_that_skips_the_exit_collection_delivers_and_leaves_a_sound_outbo
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         assert db.execute("SELECT count(*) FROM records").fetchone() == (0,)
         assert db.execute("SELECT job_id FROM ledger").fetchall() == [("exit-1",)]
+
+
+def test_the_collector_pauses_at_start_and_resumes_with_the_start_up_frozen():
+    proc = subprocess.run(
+        [sys.executable, "-c", _RESUME], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["paused"] == {"enabled": False, "frozen": 0}
+    assert report["resumed"]["enabled"] is True
+    assert report["resumed"]["frozen"] > 0
+    # start-up garbage is frozen (kept until exit); later garbage is collected as usual
+    assert report["kept"] == {"start-up": True, "later": False}

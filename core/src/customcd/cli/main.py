@@ -9,8 +9,6 @@ happened. ``--strict`` (``CUSTOMCD_STRICT=1``) turns outcomes into exit codes; `
 
 from __future__ import annotations
 
-import atexit
-import gc
 import importlib
 import logging
 import os
@@ -21,6 +19,7 @@ import click
 from .. import __version__
 from ..contract.problems import CustomcdError
 from ..report import EXIT
+from .collector import manage_collector
 from .options import docs_hint, strict_env
 
 __all__ = ["BUILT_IN", "cli", "main"]
@@ -148,8 +147,8 @@ def _print_version(ctx: click.Context) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI; turn usage errors into the documented codes."""
     args = sys.argv[1:] if argv is None else argv
-    if argv is None:  # the process ends with this command
-        atexit.register(_skip_exit_collection)
+    if argv is None:  # the process's entry point: it ends with this command
+        manage_collector()
     # customcd's models need no pydantic plugins; skipping their discovery saves an
     # entry-point scan of every installed distribution (issue 9)
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
@@ -192,20 +191,6 @@ def main(argv: list[str] | None = None) -> None:
         strict = "--strict" in args or "--dry-run" in args or strict_env()
         sys.exit(EXIT["internal"] if strict or _subcommand(args) != "send" else 0)
     sys.exit(0)
-
-
-def _skip_exit_collection() -> None:
-    """Leave the objects alive at exit out of the interpreter's last garbage collections.
-
-    At exit Python runs its cycle collector over every object still alive: for ``customcd send``
-    the modules of pydantic, httpx and the plugins, about 50 ms on a 2-CPU runner, a sixth of the
-    step. Nothing customcd holds waits on that collection: the outbox and the HTTP client are
-    closed when the command ends, and module teardown still releases the rest. ``gc.freeze``,
-    run by ``atexit`` after the command has finished, moves every object out of the collector's
-    reach. Registered only when :func:`main` is the process's entry point (``argv`` is None): a
-    program or test that calls ``main(args)`` keeps its collector as it is.
-    """
-    gc.freeze()
 
 
 def _subcommand(args: list[str]) -> str | None:
