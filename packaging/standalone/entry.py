@@ -4,7 +4,7 @@
 what the ``customcd`` console script of a pip install does.
 """
 
-from customcd.cli.main import main
+from customcd.cli import run
 
 if __name__ == "__main__":
-    main()
+    run()

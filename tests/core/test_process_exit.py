@@ -1,9 +1,9 @@
 """The cycle collector of a ``customcd`` process (:mod:`customcd.cli.collector`).
 
-:func:`customcd.cli.main.main` called as the process's entry point (no ``argv``) pauses the
-collector while customcd starts, resumes it later with the start-up's objects frozen, and freezes
-the objects at exit (``gc.freeze`` through ``atexit``) after the command has finished; called with
-``argv`` (a program, a test) it leaves the collector alone. A record sent by such a process is
+:func:`customcd.cli.run`, the process's entry point (the console script), pauses the collector
+while customcd starts, resumes it later with the start-up's objects frozen, and freezes the
+objects at exit (``gc.freeze`` through ``atexit``) after the command has finished;
+:func:`customcd.cli.main.main` called by a program or a test leaves the collector alone. A record sent by such a process is
 delivered and the outbox it leaves is consistent.
 """
 
@@ -22,8 +22,12 @@ _CHILD = r"""
 import atexit, gc, json, sys
 mode = sys.argv.pop(1)
 atexit.register(lambda: print(json.dumps({"frozen": gc.get_freeze_count()}), file=sys.stderr))
-from customcd.cli.main import main
-main() if mode == "entry" else main(sys.argv[1:])
+if mode == "entry":
+    from customcd.cli import run
+    run()
+else:
+    from customcd.cli.main import main
+    main(sys.argv[1:])
 """
 
 #: The collector paused, then resumed with the objects alive at that moment frozen.

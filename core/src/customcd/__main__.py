@@ -1,6 +1,6 @@
 """``python -m customcd``: the same as the ``customcd`` command."""
 
-from customcd.cli.main import main
+from customcd.cli import run
 
 if __name__ == "__main__":
-    main()
+    run()

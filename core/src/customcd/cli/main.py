@@ -19,7 +19,6 @@ import click
 from .. import __version__
 from ..contract.problems import CustomcdError
 from ..report import EXIT
-from .collector import manage_collector
 from .options import docs_hint, strict_env
 
 __all__ = ["BUILT_IN", "cli", "main"]
@@ -147,8 +146,6 @@ def _print_version(ctx: click.Context) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI; turn usage errors into the documented codes."""
     args = sys.argv[1:] if argv is None else argv
-    if argv is None:  # the process's entry point: it ends with this command
-        manage_collector()
     # customcd's models need no pydantic plugins; skipping their discovery saves an
     # entry-point scan of every installed distribution (issue 9)
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
