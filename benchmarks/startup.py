@@ -215,6 +215,8 @@ def _console_script(python: str) -> str:
 #: What the user install holds: the core, the adapter of the benchmark's job and the git plugin,
 #: as ``pip install customcd customcd-gitlab customcd-git`` installs them (from this checkout).
 INSTALL = ("core", "adapters/gitlab", "plugins/git")
+#: Their distributions' names.
+PACKAGES = ("customcd", "customcd-gitlab", "customcd-git")
 
 
 def user_install(folder: Path) -> str:
@@ -232,7 +234,11 @@ def user_install(folder: Path) -> str:
     uv = shutil.which("uv")
     if uv:
         subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True)
+        # --no-sources: the workspace's [tool.uv.sources] would make the core an editable
+        # install; --refresh-package: build from the checkout as it is, never a cached wheel
+        refresh = [arg for name in PACKAGES for arg in ("--refresh-package", name)]
         install = [uv, "pip", "install", "-q", "--python", str(python), "--compile-bytecode"]
+        install += ["--no-sources", *refresh]
     else:
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
         install = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
