@@ -23,11 +23,11 @@ Where an example needs a CI's variables, the only thing added is a documented sa
 from __future__ import annotations
 
 import json
+import os
 import re
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import click
@@ -119,13 +119,44 @@ def _help(customcd_cli, path: tuple[str, ...]) -> str:
 
 
 def _free_port(wanted: int) -> int:
+    """``wanted`` when it is free now, else a free port (0: any free port)."""
     with socket.socket() as probe:
         try:
             probe.bind(("127.0.0.1", wanted))
-            return wanted
         except OSError:
             probe.bind(("127.0.0.1", 0))
-            return int(probe.getsockname()[1])
+        return int(probe.getsockname()[1])
+
+
+def _start_receiver(words: list[str], cwd: Path) -> tuple[subprocess.Popen[str], int, str]:
+    """Start ``customcd receiver`` (``words``, its ``--port 8765`` replaced by a free port):
+    the process, its port and the line it printed once listening.
+
+    The port is only probed free, so another process (a parallel test, another test run) may
+    take it before the receiver binds it: then the receiver exits saying so and the next free
+    port is tried. Readiness is the receiver's own ``listening on`` line, never a connection to
+    the port, which another process's server could answer.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CUSTOMCD_")}
+    wanted = 8765
+    for _ in range(5):
+        port = _free_port(wanted)
+        argv = [w.replace("8765", str(port)) for w in words]
+        server = subprocess.Popen(
+            [sys.executable, "-m", "customcd", *argv],
+            cwd=cwd,
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert server.stderr is not None
+        first = server.stderr.readline()
+        if "listening on" in first:
+            return server, port, first
+        rest = server.communicate(timeout=20)[1]
+        assert "Address already in use" in first + rest, first + rest
+        wanted = 0  # taken meanwhile: any free port
+    raise AssertionError("no free port for the receiver after 5 tries")
 
 
 def test_the_examples_are_found(customcd_cli):
@@ -183,26 +214,12 @@ def test_every_help_example_runs_as_printed(
 def test_the_receiver_example_runs_as_printed(customcd_cli, tmp_path):
     text = _help(customcd_cli, ("receiver",))
     (_, start), (_, send) = examples(text)
-    port = _free_port(8765)
-    start, send = (line.replace("8765", str(port)) for line in (start, send))
+    assert "8765" in start and "8765" in send, (start, send)
     words = start.split()
     assert words[:2] == ["customcd", "receiver"] and words[-1] == "&", start
-    import os
-
-    server = subprocess.Popen(
-        [sys.executable, "-m", "customcd", *words[1:-1]],
-        cwd=tmp_path,
-        env={k: v for k, v in os.environ.items() if not k.startswith("CUSTOMCD_")},
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    server, port, first = _start_receiver(words[1:-1], tmp_path)
+    send = send.replace("8765", str(port))
     try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.05)
         (tokens,) = extract_commands(Block("receiver", 1, "sh", send), _builtin_vars(), {})
         at = tokens.index("customcd")
         env = dict(pair.split("=", 1) for pair in tokens[:at])
@@ -212,6 +229,7 @@ def test_the_receiver_example_runs_as_printed(customcd_cli, tmp_path):
     finally:
         server.send_signal(2)  # Ctrl-C
         _, printed = server.communicate(timeout=20)
+    printed = first + printed
     assert f"listening on http://127.0.0.1:{port}/webhook/company/1/cicd_job" in printed
     (body,) = [json.loads(line) for line in (tmp_path / "accepted.jsonl").read_text().splitlines()]
     assert body["job_id"] == "42"
