@@ -455,6 +455,11 @@ class _DripRelay:
         self.listener.close()
 
 
+# Runs alone under xdist: at the deadline the attempt's own timeout (clamped to the time left)
+# and the deadline's watchdog fire at the same instant, and on a loaded machine the timeout can
+# win, so the reason reads "timed out after 1.0s" instead of naming the deadline (a race in
+# Sender._attempt, reported; seen only in parallel runs).
+@pytest.mark.alone
 def test_a_drip_fed_tls_handshake_is_cut_at_the_deadline(ca, ca_file) -> None:
     with Receiver(company_id="1", token=CANARY, tls=_serving(ca, "127.0.0.1")) as rx:
         host, port = rx.url.removeprefix("https://").rsplit(":", 1)

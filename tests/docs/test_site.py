@@ -1,7 +1,7 @@
 """The docs site: the strict build fails on a broken link, and the real site builds without warning.
 
 The real build takes about 5 s (the API reference loads the core with griffe); it runs once per
-session here, so that a docstring whose cross-reference does not resolve fails ``pytest`` as well
+test run here (once for all the xdist workers), so that a docstring whose cross-reference does not resolve fails ``pytest`` as well
 as ``.ci/run``'s ``mkdocs build --strict``.
 """
 
@@ -82,11 +82,14 @@ def test_the_strict_build_fails_on_a_broken_link_and_names_it(tmp_path, link, sa
 
 
 @pytest.fixture(scope="session")
-def real_site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    site = tmp_path_factory.mktemp("site")
-    code, log = mkdocs_build(CONFIG, site)
-    assert code == 0, f"mkdocs build --strict failed:\n{log}"
-    return site, log
+def real_site(once_per_run) -> tuple[Path, str]:
+    def build(folder: Path) -> None:
+        code, log = mkdocs_build(CONFIG, folder / "site")
+        (folder / "build.log").write_text(log, encoding="utf-8")
+        assert code == 0, f"mkdocs build --strict failed:\n{log}"
+
+    folder = once_per_run("docs-site", build)
+    return folder / "site", (folder / "build.log").read_text(encoding="utf-8")
 
 
 def test_the_real_site_builds_strictly_and_prints_no_warning(real_site):

@@ -145,23 +145,31 @@ def job_log(output: str, job: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def job_mode(tmp_path_factory, module_receiver, release_folder):
-    """Run the job-mode pipeline once; yield (repo, output, records by job id)."""
-    tmp = tmp_path_factory.mktemp("gitlab")
-    with serve(release_folder) as server:
-        server.delay = INSTALL_DELAY
-        pipeline = PIPELINE.replace("{unreachable}", closed_port_url())
-        repo = make_repo(tmp, pipeline.replace("{download_url}", server.url))
-        variables = {
-            "CUSTOMCD_URL": module_receiver.url,
-            "CUSTOMCD_COMPANY_ID": "1",
-            "CUSTOMCD_TOKEN": TEST_TOKEN,
-        }
-        started = time.monotonic()
-        result = run_pipeline(tmp, repo, variables)
-        elapsed = time.monotonic() - started
-    records = {r["job_id"]: r for r in module_receiver.accepted}
-    yield repo, result.stdout + result.stderr, records, elapsed
+def job_mode(once_per_run, module_receiver, release_folder):
+    """Run the job-mode pipeline once per test run; return (repo, output, records by job id,
+    seconds it took)."""
+
+    def run(tmp: Path) -> None:
+        with serve(release_folder) as server:
+            server.delay = INSTALL_DELAY
+            pipeline = PIPELINE.replace("{unreachable}", closed_port_url())
+            repo = make_repo(tmp, pipeline.replace("{download_url}", server.url))
+            variables = {
+                "CUSTOMCD_URL": module_receiver.url,
+                "CUSTOMCD_COMPANY_ID": "1",
+                "CUSTOMCD_TOKEN": TEST_TOKEN,
+            }
+            started = time.monotonic()
+            result = run_pipeline(tmp, repo, variables)
+            elapsed = time.monotonic() - started
+        ran = {"output": result.stdout + result.stderr, "elapsed": elapsed}
+        ran["records"] = list(module_receiver.accepted)
+        (tmp / "ran.json").write_text(json.dumps(ran), encoding="utf-8")
+
+    tmp = once_per_run("gitlab-job-mode", run)
+    ran = json.loads((tmp / "ran.json").read_text(encoding="utf-8"))
+    records = {r["job_id"]: r for r in ran["records"]}
+    return tmp / "repo", ran["output"], records, ran["elapsed"]
 
 
 def check_record(record: dict[str, Any], ci: dict[str, str], status: str) -> None:

@@ -92,16 +92,17 @@ def hostile_args(**extra: Any) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def results(tmp_path_factory) -> list[dict[str, Any]]:
-    """One JVM for all the cases: Unix, Windows, missing credentials (plain and strict)."""
-    tmp = tmp_path_factory.mktemp("jenkins")
+def results(once_per_run) -> list[dict[str, Any]]:
+    """One JVM for all the cases (once per test run): Unix, Windows, missing credentials (plain
+    and strict)."""
     cases = [
         {"unix": True, "args": hostile_args(), "currentBuild": BUILD},
         {"unix": False, "args": hostile_args(), "currentBuild": BUILD},
         {"unix": True, "args": {}, "currentBuild": BUILD, "fail": "credentials"},
         {"unix": True, "args": {"strict": True}, "currentBuild": BUILD, "fail": "credentials"},
     ]
-    return run_cases(tmp, cases)
+    folder = once_per_run("jenkins-step", lambda tmp: run_cases(tmp, cases))
+    return json.loads((folder / "out.json").read_text(encoding="utf-8"))
 
 
 def check_values_are_only_data(call: dict[str, Any]) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from install_support import SHELLS, InstallRunner, tools_folder
 from loopback_files import LoopbackFiles
-from standalone_support import archive_or_skip, unpack
+from standalone_support import archive_or_skip, program_in, unpack
 
 
 @pytest.fixture(params=SHELLS)
@@ -55,9 +55,11 @@ def standalone_archive() -> Path:
 
 
 @pytest.fixture(scope="session")
-def standalone(standalone_archive: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The frozen ``customcd`` program, unpacked once per session."""
-    return unpack(standalone_archive, tmp_path_factory.mktemp("standalone"))
+def standalone(
+    standalone_archive: Path, once_per_run: Callable[[str, Callable[[Path], object]], Path]
+) -> Path:
+    """The frozen ``customcd`` program, unpacked once per test run (shared by xdist workers)."""
+    return program_in(once_per_run("standalone", lambda into: unpack(standalone_archive, into)))
 
 
 @pytest.fixture

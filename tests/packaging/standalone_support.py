@@ -38,6 +38,11 @@ def archive_or_skip() -> Path:
     return path
 
 
+def program_in(folder: Path) -> Path:
+    """``customcd/customcd`` (``.exe`` on Windows) in the folder an archive was unpacked into."""
+    return folder / "customcd" / ("customcd.exe" if os.name == "nt" else "customcd")
+
+
 def unpack(archive: Path, into: Path) -> Path:
     """Unpack ``archive`` into ``into``; return the path of ``customcd/customcd``."""
     with tarfile.open(archive) as tar:
@@ -45,7 +50,7 @@ def unpack(archive: Path, into: Path) -> Path:
             tar.extractall(into, filter="tar")
         else:  # pragma: no cover - older patch releases
             tar.extractall(into)  # our own build, the test checks its checksum
-    program = into / "customcd" / ("customcd.exe" if os.name == "nt" else "customcd")
+    program = program_in(into)
     assert program.is_file(), f"{archive} holds no {program.relative_to(into)}"
     return program
 

@@ -26,17 +26,20 @@ _RELATIVE_LINK = re.compile(r"\]\((?!https://|http://|#)([^)]+)\)")
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
+def built(once_per_run) -> Path:
+    """The wheels and sdists of every distribution, built once per test run."""
     if shutil.which("uv") is None:
         pytest.fail("uv is needed to build the distributions (it runs the test suite)")
-    out = tmp_path_factory.mktemp("dist")
-    subprocess.run(
-        ["uv", "build", "--all-packages", "--out-dir", str(out), "--quiet"],
-        cwd=ROOT,
-        check=True,
-        timeout=300,
-    )
-    return out
+
+    def build(out: Path) -> None:
+        subprocess.run(
+            ["uv", "build", "--all-packages", "--out-dir", str(out), "--quiet"],
+            cwd=ROOT,
+            check=True,
+            timeout=300,
+        )
+
+    return once_per_run("distributions", build)
 
 
 def _metadata(wheel: Path) -> tuple[dict[str, str], str, list[str]]:
