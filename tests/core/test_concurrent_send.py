@@ -86,7 +86,10 @@ def test_a_record_another_process_delivers_meanwhile_is_reported_delivered(
     harness: Harness, receiver
 ) -> None:
     other = hold(harness)
-    timer = later(0.5, lambda: other.delivered(key_for(body_for("42")), "42", 201))
+    # the other process delivers while this one waits for it: 3 s leaves the send (a new process,
+    # 0.3-1.5 s to start on a loaded 2-CPU machine) time to find the record leased first; a send
+    # that started after the delivery would find it in the ledger instead ("delivered before")
+    timer = later(3.0, lambda: other.delivered(key_for(body_for("42")), "42", 201))
     run = harness.send(receiver.url, "--strict")
     timer.join()
     other.close()
